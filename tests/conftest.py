@@ -1,0 +1,1 @@
+pytest_plugins = ["tests.plugins.database", "tests.plugins.redis_server", "tests.plugins.celery_worker"]

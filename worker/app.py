@@ -1,0 +1,63 @@
+"""The Celery app: broker, queues, routes and the reliability settings every task relies on.
+
+Reliability choices, and why:
+- acks_late + reject_on_worker_lost: a task is acknowledged only after it finished, so a worker killed
+  mid-task (SIGKILL, OOM, a lost machine) leaves the message to be delivered again, not lost.
+- prefetch 1: a worker holds one message beyond the one it runs, so a crash strands at most that.
+- visibility_timeout: with Redis, an unacknowledged message goes back to the queue only after this many
+  seconds. It must exceed the longest task and the longest retry countdown (see README: Recovery).
+"""
+from __future__ import annotations
+
+from celery import Celery
+from kombu import Queue
+
+from worker.embedded_redis import running_embedded_url
+from worker.settings import Settings, load_settings
+
+QUEUES = ("ingest", "deliver")
+FALLBACK_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def broker_url_for(settings: Settings) -> str:
+    """REDIS_URL, else the private Redis a `syndicate worker` started, else the conventional local one."""
+    return settings.redis_url or running_embedded_url(settings.var_dir) or FALLBACK_REDIS_URL
+
+
+def create_app(settings: Settings | None = None) -> Celery:
+    settings = settings or load_settings()
+    url = broker_url_for(settings)
+    celery_app = Celery("syndication", broker=url, backend=url, include=["worker.tasks"])
+    transport: dict[str, object] = {
+        "visibility_timeout": settings.visibility_timeout,
+        # kombu sweeps for abandoned messages every interval*throttle seconds; throttle 1 makes the
+        # interval the one knob (default kombu: 10 s * 10 = 100 s)
+        "unacked_restore_interval": settings.restore_interval,
+        "unacked_restore_throttle": 1,
+    }
+    if settings.redis_key_prefix:
+        transport["global_keyprefix"] = settings.redis_key_prefix
+    celery_app.conf.update(
+        task_queues=[Queue(name) for name in QUEUES],
+        task_default_queue="ingest",
+        task_routes={"syndication.ingest": {"queue": "ingest"}, "syndication.deliver": {"queue": "deliver"}},
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_track_started=True,
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        result_expires=7 * 24 * 3600,
+        result_extended=True,
+        broker_transport_options=transport,
+        result_backend_transport_options=transport,
+        broker_connection_retry_on_startup=True,
+        worker_send_task_events=True,
+        task_send_sent_event=True,
+        timezone="UTC",
+    )
+    return celery_app
+
+
+app = create_app()

@@ -1,0 +1,227 @@
+"""`syndicate`: the operator's commands.
+
+Every command works on the embedded defaults (private Redis, SQLite under ./var, ./config) and on a
+real deployment (REDIS_URL, DATABASE_URL, CONFIG_DIR). Errors are one readable line on stderr and exit
+status 2; nothing is half-done behind them.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from worker.errors import SyndicationError
+
+EPILOG = """\
+environment:
+  REDIS_URL      broker (default: a private redis-server that `syndicate worker` starts under ./var/redis)
+  DATABASE_URL   store (default: sqlite:///./var/syndication.db; PostgreSQL: postgresql+psycopg://...)
+  CONFIG_DIR     folder with sources.yaml and outlets.yaml (default: ./config)
+
+examples:
+  syndicate demo                                  # the whole path on a bundled sample partner site
+  syndicate extract page.html --url https://partner.example/a.html --format text
+  syndicate worker                                # terminal 1
+  syndicate import https://partner.example/a.html --source partner --wait   # terminal 2
+  syndicate articles list
+"""
+
+
+def _print_article(article: object, fmt: str) -> None:
+    from worker.outlets.render import render_article_html
+    from worker.schema import Article, to_ninjs
+
+    assert isinstance(article, Article)
+    if fmt == "json":
+        print(article.model_dump_json(indent=2))
+    elif fmt == "ninjs":
+        print(json.dumps(to_ninjs(article), indent=2, ensure_ascii=False))
+    elif fmt == "html":
+        print(render_article_html(article))
+    else:
+        print(article.headline)
+        print()
+        print(article.body_text)
+        print()
+        print(article.attribution)
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    """Pure extraction: read a file (or fetch a URL) and print the canonical article."""
+    from worker.config import Source, load_config
+    from worker.extract import extract_article
+    from worker.fetch import fetch_page
+    from worker.settings import load_settings
+
+    settings = load_settings()
+    source = load_config(settings.config_dir).source(args.source) if args.source else None
+    target = args.file_or_url
+    if urlsplit(target).scheme in ("http", "https"):
+        host = urlsplit(target).hostname or ""
+        fetch_source = source or Source(id="adhoc", name=host, allowed_domains=[host])
+        page = fetch_page(target, fetch_source, settings)
+        html, url = page.body, args.url or page.url
+    else:
+        path = Path(target)
+        if not path.is_file():
+            raise SyndicationError(f"{target}: no such file (give a path to an HTML file or an http(s) URL)")
+        html, url = path.read_bytes(), args.url or path.resolve().as_uri()
+    _print_article(extract_article(html, url, source), args.format)
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from worker.schema import article_json_schema
+
+    print(json.dumps(article_json_schema(), indent=2))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from worker.config import load_config
+    from worker.settings import load_settings
+
+    settings = load_settings()
+    config = load_config(settings.config_dir)
+    print(f"{settings.config_dir}: {len(config.sources)} sources, {len(config.outlets)} outlets: OK")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run a Celery worker; without REDIS_URL, start a private Redis first and stop it on exit."""
+    from worker.embedded_redis import EmbeddedRedis
+    from worker.settings import load_settings
+
+    settings = load_settings()
+    embedded = None
+    if not settings.redis_url:
+        embedded = EmbeddedRedis(settings.var_dir / "redis")
+        os.environ["REDIS_URL"] = embedded.start()
+        print(f"started a private Redis at {embedded.url} (stops with this worker)", file=sys.stderr)
+    try:
+        from worker.app import app
+
+        argv = ["worker", "-Q", args.queues, "--loglevel", args.loglevel, "-c", str(args.concurrency)]
+        if args.pool:
+            argv += ["--pool", args.pool]
+        if args.hostname:
+            argv += ["--hostname", args.hostname]
+        app.worker_main(argv)
+    finally:
+        if embedded:
+            embedded.stop()
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from worker.importing import import_url
+
+    return import_url(args.url, args.source, args.outlet or None, wait=args.wait, timeout=args.timeout)
+
+
+def cmd_articles(args: argparse.Namespace) -> int:
+    from worker.settings import load_settings
+    from worker.store import Store
+
+    store = Store(load_settings().database_url)
+    store.migrate()
+    if args.action == "show":
+        if not args.id:
+            raise SyndicationError("articles show needs an article id (see `syndicate articles list`)")
+        article = store.get_article(args.id, args.version)
+        if article is None:
+            raise SyndicationError(f"no article {args.id}" + (f" version {args.version}" if args.version else ""))
+        _print_article(article, args.format)
+        for row in store.deliveries(article_id=article.id):
+            print(f"# v{row.version} -> {row.outlet_id}: {row.state.value} ({row.attempts} attempts) "
+                  f"{row.remote_url or ''} {row.last_error or ''}", file=sys.stderr)
+        return 0
+    rows = store.list_articles(limit=args.limit, source_id=args.source)
+    print(f"{'id':<24}  {'v':>2}  {'source':<16}  {'published':<16}  headline")
+    for article in rows:
+        published = article.published.strftime("%Y-%m-%d %H:%M") if article.published else "-"
+        print(f"{article.id:<24}  {article.version:>2}  {article.source.id:<16.16}  {published:<16}  {article.headline}")
+    failures = store.ingest_failures(source_id=args.source)
+    if failures:
+        print(f"\n{len(failures)} failed imports:")
+        for failure in failures:
+            print(f"  {failure.source_id}  {failure.url}  {failure.code}: {failure.reason}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from worker.demo import run_demo
+
+    return run_demo(keep_running=args.keep_running)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="syndicate",
+        description="Turn partner article pages into clean canonical articles and deliver them to outlets.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = commands.add_parser("extract", help="print the canonical article for a page (no queue, no store)")
+    p.add_argument("file_or_url", help="an HTML file, or an http(s) URL to fetch")
+    p.add_argument("--url", help="the page's URL, to resolve links and name the article (default: its canonical link)")
+    p.add_argument("--source", help="source id from sources.yaml (selectors, name, attribution)")
+    p.add_argument("--format", choices=["json", "ninjs", "html", "text"], default="json")
+    p.set_defaults(func=cmd_extract)
+
+    p = commands.add_parser("import", help="queue a partner URL for ingest (and delivery)")
+    p.add_argument("url")
+    p.add_argument("--source", required=True, help="source id from sources.yaml")
+    p.add_argument("--outlet", action="append", metavar="ID", help="deliver only to this outlet (repeatable)")
+    p.add_argument("--wait", action="store_true", help="show progress until stored and delivered")
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait with --wait (default 120)")
+    p.set_defaults(func=cmd_import)
+
+    p = commands.add_parser("worker", help="run a Celery worker (starts a private Redis when REDIS_URL is unset)")
+    p.add_argument("-Q", "--queues", default="ingest,deliver", help="queues to consume (default: ingest,deliver)")
+    p.add_argument("-c", "--concurrency", type=int, default=2, help="worker processes (default 2)")
+    p.add_argument("--pool", choices=["prefork", "solo", "threads"], help="Celery pool (default prefork)")
+    p.add_argument("--hostname", help="Celery node name (default: celery@HOST)")
+    p.add_argument("--loglevel", default="INFO")
+    p.set_defaults(func=cmd_worker)
+
+    p = commands.add_parser("articles", help="list stored articles or show one")
+    p.add_argument("action", choices=["list", "show"], nargs="?", default="list")
+    p.add_argument("id", nargs="?")
+    p.add_argument("--version", type=int)
+    p.add_argument("--source")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--format", choices=["json", "ninjs", "html", "text"], default="text")
+    p.set_defaults(func=cmd_articles)
+
+    p = commands.add_parser("schema", help="print the canonical article's JSON Schema")
+    p.set_defaults(func=cmd_schema)
+
+    p = commands.add_parser("check", help="validate config/sources.yaml and config/outlets.yaml")
+    p.set_defaults(func=cmd_check)
+
+    p = commands.add_parser("demo", help="run the whole path on a bundled sample partner site")
+    p.add_argument("--keep-running", action="store_true", help="leave the site, Redis and worker up until Ctrl-C")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except SyndicationError as exc:
+        print(f"error: {exc.reason if hasattr(exc, 'reason') else exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,219 @@
+"""sources.yaml and outlets.yaml → validated models.
+
+A bad config file is the most common operator mistake, so every error names the file, the line, the
+entry (by its id when it has one) and the field. pydantic gives the field path; PyYAML's node tree gives
+the line: we walk the composed nodes along pydantic's `loc` to find it.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from worker.errors import ConfigError, UnknownOutletError, UnknownSourceError
+from worker.schema import DEFAULT_ATTRIBUTION_TEMPLATE, Rights
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+
+
+class Selectors(BaseModel):
+    """Per-source CSS selectors. When given they win over every generic rule."""
+
+    model_config = ConfigDict(extra="forbid")
+    body: str | None = None
+    headline: str | None = None
+    byline: str | None = None
+    date: str | None = None
+    section: str | None = None
+    lead_image: str | None = None
+    caption: str | None = None
+    credit: str | None = None
+    drop: list[str] = Field(default_factory=list, description="Elements removed before anything is extracted.")
+
+
+class Source(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    name: str
+    attribution: str = DEFAULT_ATTRIBUTION_TEMPLATE
+    allowed_domains: list[str] = Field(min_length=1)
+    selectors: Selectors | None = None
+    language: str | None = None
+    rights: Rights | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _id_is_slug(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError("use lowercase letters, digits, '-', '_' or '.', starting with a letter or digit")
+        return value
+
+    @field_validator("allowed_domains")
+    @classmethod
+    def _lowercase_domains(cls, value: list[str]) -> list[str]:
+        return [d.strip().lower().lstrip(".") for d in value]
+
+    @field_validator("attribution")
+    @classmethod
+    def _template_renders(cls, value: str) -> str:
+        try:
+            value.format(source_name="X")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"template must only use {{source_name}} (got {exc!s})") from None
+        return value
+
+    def allows_host(self, host: str) -> bool:
+        """True when `host` is one of the allowed domains or a subdomain of one."""
+        host = host.lower().rstrip(".")
+        return any(host == d or host.endswith("." + d) for d in self.allowed_domains)
+
+
+class OutletConfig(BaseModel):
+    """An outlet: an id, a kind (a built-in name or `package.module:Class`), and the kind's own options."""
+
+    model_config = ConfigDict(extra="allow")
+    id: str
+    kind: str
+    enabled: bool = True
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class SourcesFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sources: list[Source] = Field(default_factory=list)
+
+
+class OutletsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    outlets: list[OutletConfig] = Field(default_factory=list)
+
+
+class Config(BaseModel):
+    sources: dict[str, Source]
+    outlets: dict[str, OutletConfig]
+
+    def source(self, source_id: str) -> Source:
+        try:
+            return self.sources[source_id]
+        except KeyError:
+            known = ", ".join(sorted(self.sources)) or "none configured"
+            raise UnknownSourceError(f"no source {source_id!r} in sources.yaml (known: {known})") from None
+
+    def outlet(self, outlet_id: str) -> OutletConfig:
+        try:
+            return self.outlets[outlet_id]
+        except KeyError:
+            known = ", ".join(sorted(self.outlets)) or "none configured"
+            raise UnknownOutletError(f"no outlet {outlet_id!r} in outlets.yaml (known: {known})") from None
+
+
+# --- locating errors --------------------------------------------------------------------------------
+
+def _node_at(node: yaml.Node | None, loc: tuple[Any, ...]) -> yaml.Node | None:
+    """The deepest YAML node along a pydantic error location (so the line is as precise as it can be)."""
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if getattr(k, "value", None) == key), None)
+            if match is None:
+                return node
+            node = match
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+        else:
+            return node
+    return node
+
+
+def _entry_name(data: Any, loc: tuple[Any, ...]) -> str | None:
+    if len(loc) >= 2 and isinstance(loc[1], int) and isinstance(data, dict):
+        items = data.get(loc[0])
+        if isinstance(items, list) and loc[1] < len(items):
+            item = items[loc[1]]
+            if isinstance(item, dict) and item.get("id"):
+                return f"{loc[0][:-1]} {item['id']!r}"
+            return f"{loc[0][:-1]} #{loc[1] + 1}"
+    return None
+
+
+def describe_error(path: Path, root: yaml.Node | None, data: Any, loc: tuple[Any, ...], message: str) -> str:
+    node = _node_at(root, loc)
+    line = f", line {node.start_mark.line + 1}" if node is not None else ""
+    entry = _entry_name(data, loc)
+    field_path = ".".join(str(p) for p in loc[2:] if not isinstance(p, int)) if entry else ".".join(map(str, loc))
+    parts = [f"{path}{line}"]
+    if entry:
+        parts.append(entry)
+    if field_path:
+        parts.append(f"field {field_path!r}")
+    return ", ".join(parts) + f": {message}"
+
+
+def _load_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found (copy the example from the project's config/ folder)") from None
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{path}{where}: not valid YAML: {exc.problem}") from None
+    return (data if data is not None else {}), root
+
+
+def _validate(model: type[BaseModel], path: Path) -> BaseModel:
+    data, root = _load_yaml(path)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        messages = [describe_error(path, root, data, tuple(e["loc"]), e["msg"]) for e in exc.errors()]
+        raise ConfigError("\n".join(messages)) from None
+
+
+def _check_unique(path: Path, kind: str, ids: list[str]) -> None:
+    seen: set[str] = set()
+    for item_id in ids:
+        if item_id in seen:
+            raise ConfigError(f"{path}: {kind} id {item_id!r} is used twice; ids must be unique")
+        seen.add(item_id)
+
+
+def load_sources(path: Path) -> dict[str, Source]:
+    parsed = _validate(SourcesFile, path)
+    assert isinstance(parsed, SourcesFile)
+    _check_unique(path, "source", [s.id for s in parsed.sources])
+    return {s.id: s for s in parsed.sources}
+
+
+def load_outlets(path: Path) -> dict[str, OutletConfig]:
+    """Load outlets and validate each one's options against its kind's own options model."""
+    from worker.outlets import options_error  # the outlet registry knows each kind's options
+
+    parsed = _validate(OutletsFile, path)
+    assert isinstance(parsed, OutletsFile)
+    _check_unique(path, "outlet", [o.id for o in parsed.outlets])
+    data, root = _load_yaml(path)
+    problems: list[str] = []
+    for index, outlet in enumerate(parsed.outlets):
+        for loc, message in options_error(outlet):
+            problems.append(describe_error(path, root, data, ("outlets", index, *loc), message))
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return {o.id: o for o in parsed.outlets}
+
+
+def load_config(config_dir: Path) -> Config:
+    sources_path = config_dir / "sources.yaml"
+    outlets_path = config_dir / "outlets.yaml"
+    sources = load_sources(sources_path)
+    outlets = load_outlets(outlets_path) if outlets_path.exists() else {}
+    return Config(sources=sources, outlets=outlets)
+

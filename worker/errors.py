@@ -1,0 +1,96 @@
+"""Every failure has a name. Tasks map TransientError to a retry and PermanentError to give-up-and-record.
+
+The reason string of a PermanentError is what an operator reads in `syndicate articles` or the ledger, so
+it says what was wrong and, where it can, what to do about it.
+"""
+from __future__ import annotations
+
+
+class SyndicationError(Exception):
+    """Base of every named failure of the worker."""
+
+    #: short machine-readable name, stored with the failure
+    code = "error"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.reason}"
+
+
+class PermanentError(SyndicationError):
+    """Retrying will not help: bad input, bad config, a refusal. Recorded and given up on."""
+
+    code = "permanent"
+
+
+class TransientError(SyndicationError):
+    """Worth retrying with backoff: timeouts, connection errors, 5xx, 429, a database that is restarting."""
+
+    code = "transient"
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class ConfigError(PermanentError):
+    """A config file is missing or wrong. The message names the file, the line, the entry and the field."""
+
+    code = "config"
+
+
+class UnknownSourceError(PermanentError):
+    code = "unknown_source"
+
+
+class UnknownOutletError(PermanentError):
+    code = "unknown_outlet"
+
+
+class DomainNotAllowedError(PermanentError):
+    code = "domain_not_allowed"
+
+
+class NotHtmlError(PermanentError):
+    code = "not_html"
+
+
+class EmptyPageError(PermanentError):
+    code = "empty_page"
+
+
+class TooLargeError(PermanentError):
+    code = "too_large"
+
+
+class HttpStatusError(PermanentError):
+    code = "http_status"
+
+
+class FetchFailedError(TransientError):
+    code = "fetch_failed"
+
+
+class ExtractionError(PermanentError):
+    """The page is HTML but holds no article we can use (no headline, no body)."""
+
+    code = "extraction_failed"
+
+
+class ArticleNotFoundError(PermanentError):
+    code = "article_not_found"
+
+
+class OutletUnavailableError(TransientError):
+    code = "outlet_unavailable"
+
+
+class OutletRejectedError(PermanentError):
+    code = "outlet_rejected"
+
+
+class StoreUnavailableError(TransientError):
+    code = "store_unavailable"

@@ -1,0 +1,47 @@
+"""The outlet port: every downstream system (files, WordPress, webhook, feeds) sits behind this.
+
+An outlet formats the canonical Article its own way and hands it over. It never re-parses HTML. It is
+told about the previous delivery of the same article (`previous`) so a new version updates the same
+remote item instead of making a second one.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from worker.schema import Article
+from worker.settings import Settings
+
+
+@dataclass(frozen=True)
+class RemoteRef:
+    """Where a delivered article lives at the outlet: its id there and, when it has one, a URL."""
+
+    id: str
+    url: str | None = None
+
+
+class OutletOptions(BaseModel):
+    """Base of each outlet kind's options; unknown keys are errors so typos are caught at load time."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Outlet(ABC):
+    kind: ClassVar[str]
+    options_model: ClassVar[type[OutletOptions]] = OutletOptions
+
+    def __init__(self, outlet_id: str, options: OutletOptions, settings: Settings) -> None:
+        self.id = outlet_id
+        self.options = options
+        self.settings = settings
+
+    @abstractmethod
+    def publish(self, article: Article, previous: RemoteRef | None) -> RemoteRef:
+        """Create or update the article at the outlet. Must be idempotent for the same article version.
+
+        Raise TransientError subclasses for what a retry may fix, PermanentError for what it won't.
+        """

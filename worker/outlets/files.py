@@ -1,0 +1,90 @@
+"""The files outlet: each article version as ninjs JSON and a rendered HTML page in a folder.
+
+Layout: <directory>/<article id>/v<version>.ninjs.json and v<version>.html, plus index.html and
+article.ninjs.json for the latest version. Every write is atomic (temp file + rename) so a reader never
+sees half a file, and a version already written with the same bytes is not written again, so delivering
+the same version twice writes once. Each real write is logged as one JSON line in publish.log.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+from worker.errors import OutletUnavailableError
+from worker.outlets.base import Outlet, OutletOptions, RemoteRef
+from worker.outlets.render import render_article_html
+from worker.schema import Article, to_ninjs
+
+
+class FilesOptions(OutletOptions):
+    #: where the files go; relative paths are resolved against the working directory
+    directory: str
+
+
+def write_atomically(path: Path, data: bytes) -> bool:
+    """Write `data` to `path` unless it already holds exactly that. True when a write happened."""
+    if path.exists() and path.read_bytes() == data:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as tmp:
+            tmp.write(data)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return True
+
+
+class FilesOutlet(Outlet):
+    kind = "files"
+    options_model = FilesOptions
+
+    @property
+    def directory(self) -> Path:
+        assert isinstance(self.options, FilesOptions)
+        return Path(self.options.directory).resolve()
+
+    def publish(self, article: Article, previous: RemoteRef | None) -> RemoteRef:
+        folder = self.directory / article.id
+        ninjs = json.dumps(to_ninjs(article), indent=2, ensure_ascii=False).encode("utf-8") + b"\n"
+        page = render_article_html(article).encode("utf-8")
+        try:
+            written = [
+                name
+                for name, data in (
+                    (f"v{article.version}.ninjs.json", ninjs),
+                    (f"v{article.version}.html", page),
+                )
+                if write_atomically(folder / name, data)
+            ]
+            if self._is_latest(folder, article.version):
+                write_atomically(folder / "article.ninjs.json", ninjs)
+                write_atomically(folder / "index.html", page)
+            if written:
+                self._log(article, written)
+        except OSError as exc:
+            # a full disk or a missing mount may be fixed by the operator; retry rather than give up
+            raise OutletUnavailableError(f"cannot write to {folder}: {exc}") from exc
+        return RemoteRef(id=article.id, url=(folder / f"v{article.version}.html").as_uri())
+
+    @staticmethod
+    def _is_latest(folder: Path, version: int) -> bool:
+        versions = [int(p.name[1:].split(".")[0]) for p in folder.glob("v*.ninjs.json")]
+        return version >= max(versions, default=0)
+
+    def _log(self, article: Article, files: list[str]) -> None:
+        line = json.dumps({
+            "at": datetime.now(timezone.utc).isoformat(),
+            "article_id": article.id,
+            "version": article.version,
+            "files": files,
+        })
+        with open(self.directory / "publish.log", "a", encoding="utf-8") as log:
+            log.write(line + "\n")

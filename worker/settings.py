@@ -1,0 +1,67 @@
+"""Environment settings in one object. Everything has an embedded default so a laptop needs no set-up.
+
+Secrets (outlet passwords, webhook keys) never live here or in YAML: outlets read them from the
+environment variables their config names.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SystemExit(f"environment variable {name}={raw!r}: expected a whole number of seconds") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    #: broker URL; None means "start a private Redis server under var_dir" (the embedded default)
+    redis_url: str | None
+    #: SQLAlchemy URL of the store
+    database_url: str
+    #: folder holding sources.yaml and outlets.yaml
+    config_dir: Path
+    #: working folder for the SQLite file, the private Redis, outlet output
+    var_dir: Path
+    user_agent: str
+    #: how long Redis waits before handing an unacknowledged task to another worker (see README: Recovery)
+    visibility_timeout: int = 3600
+    #: how often a worker looks for tasks abandoned by a dead worker (after visibility_timeout)
+    restore_interval: int = 60
+    #: prefix for every Redis key we and Celery use, so several deployments (or test runs) share a server
+    redis_key_prefix: str = ""
+    fetch_timeout: int = 20
+    max_page_bytes: int = 10 * 1024 * 1024
+    max_retries: int = 8
+    retry_backoff_max: int = 600
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    var_dir = Path(env.get("SYNDICATION_VAR_DIR") or "var").resolve()
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'syndication.db'}"
+    contact = env.get("SYNDICATION_CONTACT_URL", "https://github.com/syndication-worker/syndication-worker")
+    from worker import __version__
+
+    return Settings(
+        redis_url=env.get("REDIS_URL") or None,
+        database_url=database_url,
+        config_dir=Path(env.get("CONFIG_DIR") or "config").resolve(),
+        var_dir=var_dir,
+        user_agent=env.get("SYNDICATION_USER_AGENT") or f"syndication-worker/{__version__} (+{contact})",
+        visibility_timeout=_int_env("SYNDICATION_VISIBILITY_TIMEOUT", 3600),
+        restore_interval=_int_env("SYNDICATION_RESTORE_INTERVAL", 60),
+        redis_key_prefix=env.get("SYNDICATION_REDIS_KEY_PREFIX", ""),
+        fetch_timeout=_int_env("SYNDICATION_FETCH_TIMEOUT", 20),
+        max_page_bytes=_int_env("SYNDICATION_MAX_PAGE_BYTES", 10 * 1024 * 1024),
+        max_retries=_int_env("SYNDICATION_MAX_RETRIES", 8),
+        retry_backoff_max=_int_env("SYNDICATION_RETRY_BACKOFF_MAX", 600),
+    )
