@@ -70,7 +70,7 @@ def test_import_refuses_a_url_outside_the_allowed_domains(tmp_path: Path) -> Non
     result = syndicate("import", "https://evil.example/a.html", "--source", "theepochtimes",
                        env={"CONFIG_DIR": str(tmp_path), "SYNDICATION_VAR_DIR": str(tmp_path / "var")})
     assert result.returncode == 2
-    assert "'evil.example' is not among source 'theepochtimes's allowed_domains" in result.stderr
+    assert "host 'evil.example' is not in the allowed_domains of source 'theepochtimes' (127.0.0.1, localhost, partner.test)" in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -65,7 +65,7 @@ def check_allowed(url: str, source: Source) -> None:
     if not source.allows_host(host):
         allowed = ", ".join(source.allowed_domains)
         raise DomainNotAllowedError(
-            f"{url}: host {host!r} is not among source {source.id!r}'s allowed_domains ({allowed})"
+            f"{url}: host {host!r} is not in the allowed_domains of source {source.id!r} ({allowed})"
         )
 
 
