@@ -91,6 +91,17 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Bring the store's tables up to date (workers also do this at start; this is for deploy scripts)."""
+    from worker.settings import load_settings
+    from worker.store import Store
+
+    settings = load_settings()
+    Store(settings.database_url).migrate()
+    print(f"store at {settings.database_url.split('@')[-1]}: migrated to the latest schema")
+    return 0
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run a Celery worker; without REDIS_URL, start a private Redis first and stop it on exit."""
     from worker.embedded_redis import EmbeddedRedis
@@ -149,7 +160,7 @@ def cmd_articles(args: argparse.Namespace) -> int:
     if failures:
         print(f"\n{len(failures)} failed imports:")
         for failure in failures:
-            print(f"  {failure.source_id}  {failure.url}  {failure.code}: {failure.reason}")
+            print(f"  {failure.source_id}  {failure.url}  {failure.code}: {failure.last_error}")
     return 0
 
 
@@ -205,6 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("check", help="validate config/sources.yaml and config/outlets.yaml")
     p.set_defaults(func=cmd_check)
+
+    p = commands.add_parser("migrate", help="create or upgrade the store's tables (DATABASE_URL)")
+    p.set_defaults(func=cmd_migrate)
 
     p = commands.add_parser("demo", help="run the whole path on a bundled sample partner site")
     p.add_argument("--keep-running", action="store_true", help="leave the site, Redis and worker up until Ctrl-C")

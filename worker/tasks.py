@@ -100,5 +100,5 @@ def deliver(self: Task, article_id: str, outlet_id: str, version: int | None = N
         except LockError:
             log.warning("delivery lock for %s v%s -> %s expired before release", article_id, version, outlet_id)
     return {"article_id": row.article_id, "version": row.version, "outlet_id": row.outlet_id,
-            "state": str(row.state.value if hasattr(row.state, "value") else row.state),
+            "state": row.state.value,
             "remote_id": row.remote_id, "remote_url": row.remote_url, "attempts": row.attempts}

@@ -1,0 +1,143 @@
+"""Tables of the store, as typed SQLAlchemy 2 models.
+
+They are the single description of the schema: the Alembic migrations are written to match them, and a test
+checks that a migrated database and this metadata do not differ, on SQLite and on PostgreSQL alike.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# Fixed constraint names, so that migrations can name what they create and later ones can drop it by name.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every database.
+
+    PostgreSQL keeps the offset (timestamptz) but hands values back in the session's time zone; SQLite keeps
+    no offset at all and hands back naive values. Both are normalised here so callers always get UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            # A naive value would be read back as UTC whatever it meant; refuse it rather than guess.
+            raise ValueError(f"naive datetime {value!r}: the store keeps timezone-aware UTC times only")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+class ArticleRow(Base):
+    """One row per article id; points at the latest version so listing needs no max() per article."""
+
+    __tablename__ = "articles"
+    __table_args__ = (Index(None, "source_id"), Index(None, "updated_at"))
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source_id: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(Text)
+    latest_version: Mapped[int] = mapped_column(Integer)
+    first_seen_at: Mapped[datetime]
+    #: when the latest version was stored
+    updated_at: Mapped[datetime]
+    #: when the page was last fetched and found unchanged or changed (lets discovery skip recent ones)
+    last_seen_at: Mapped[datetime]
+
+
+class ArticleVersionRow(Base):
+    """Every distinct content of an article, kept so outlets and operators can see what changed."""
+
+    __tablename__ = "article_versions"
+    __table_args__ = (
+        # The guard against two workers storing the same version: the loser re-reads and decides again.
+        UniqueConstraint("article_id", "version"),
+        ForeignKeyConstraint(["article_id"], ["articles.id"]),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    article_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(100))
+    #: Article.model_dump(mode="json"), version included
+    data: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+class DeliveryRow(Base):
+    """The delivery ledger: one row per (article version, outlet) so each version goes out once per outlet."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("article_id", "version", "outlet_id"),
+        ForeignKeyConstraint(
+            ["article_id", "version"], ["article_versions.article_id", "article_versions.version"]
+        ),
+        Index(None, "state"),
+        Index(None, "article_id", "outlet_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    article_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    outlet_id: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer)
+    remote_id: Mapped[str | None] = mapped_column(Text)
+    remote_url: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+
+
+class IngestFailureRow(Base):
+    """A URL that failed permanently, with the reason, so an operator can see it and replay it."""
+
+    __tablename__ = "ingest_failures"
+    __table_args__ = (UniqueConstraint("source_id", "url"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source_id: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(Text)
+    code: Mapped[str] = mapped_column(String(100))
+    last_error: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
