@@ -96,6 +96,15 @@ def test_check_reports_file_line_entry_and_field_of_a_malformed_config(tmp_path:
     assert f"{tmp_path / 'sources.yaml'}, line 7, source 'bad', field 'allowed_domains'" in result.stderr
 
 
+def test_worker_refuses_to_start_on_a_broken_config(tmp_path: Path) -> None:
+    (tmp_path / "sources.yaml").write_text(SOURCES_YAML)
+    (tmp_path / "outlets.yaml").write_text("outlets:\n  - id: out\n    kind: files\n")
+    result = syndicate("worker", env={"CONFIG_DIR": str(tmp_path), "SYNDICATION_VAR_DIR": str(tmp_path / "var")})
+    assert result.returncode == 2
+    assert f"{tmp_path / 'outlets.yaml'}, line 2, outlet 'out', field 'directory': Field required" in result.stderr
+    assert not (tmp_path / "var" / "redis").exists()  # nothing was started
+
+
 def test_help_teaches_the_commands() -> None:
     result = syndicate("--help")
     assert result.returncode == 0

@@ -88,3 +88,10 @@ def test_unknown_source_lists_the_known(tmp_path: Path) -> None:
     assert config.sources["a"].allows_host("www.a.example") and not config.sources["a"].allows_host("a.example.evil")
     with pytest.raises(UnknownSourceError, match=r"known: a"):
         config.source("b")
+
+
+def test_invalid_css_selector_is_a_config_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "sources.yaml", "sources:\n  - id: a\n    name: A\n    allowed_domains: [a.example]\n"
+                 "    selectors:\n      body: 'div[class'\n")
+    with pytest.raises(ConfigError, match=r"line 6, source 'a', field 'selectors.body'.*not a valid CSS selector"):
+        load_sources(path)

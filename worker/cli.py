@@ -104,10 +104,14 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run a Celery worker; without REDIS_URL, start a private Redis first and stop it on exit."""
+    from worker.config import load_config
     from worker.embedded_redis import EmbeddedRedis
     from worker.settings import load_settings
 
     settings = load_settings()
+    # refuse to start on a broken config: every task it took would fail, and the operator would
+    # learn of it only from failed imports
+    load_config(settings.config_dir)
     embedded = None
     if not settings.redis_url:
         embedded = EmbeddedRedis(settings.var_dir / "redis")

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from worker.css import css_to_xpath
 from worker.errors import ConfigError, UnknownOutletError, UnknownSourceError
 from worker.schema import DEFAULT_ATTRIBUTION_TEMPLATE, Rights
 
@@ -32,6 +33,20 @@ class Selectors(BaseModel):
     caption: str | None = None
     credit: str | None = None
     drop: list[str] = Field(default_factory=list, description="Elements removed before anything is extracted.")
+
+    @field_validator("body", "headline", "byline", "date", "section", "lead_image", "caption", "credit")
+    @classmethod
+    def _valid_css(cls, value: str | None) -> str | None:
+        if value is not None:
+            css_to_xpath(value)  # a typo in a selector is a config error, caught at load, not per page
+        return value
+
+    @field_validator("drop")
+    @classmethod
+    def _valid_css_list(cls, value: list[str]) -> list[str]:
+        for selector in value:
+            css_to_xpath(selector)
+        return value
 
 
 class Source(BaseModel):

@@ -1,0 +1,108 @@
+"""Partner article page → canonical Article. Pure: no network, no files, no clock except fetched_at.
+
+The layers share one parsed tree: metadata (JSON-LD, OpenGraph, meta, visible page), the lead image,
+the body (source selectors or generic extraction), then cleaning into the allowlisted body_html and
+body_text. Configured selectors win over every generic rule.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime, timezone
+from urllib.parse import urljoin, urlsplit
+
+import lxml.html
+from lxml import etree
+
+from worker.config import Selectors, Source
+from worker.errors import ExtractionError
+from worker import css
+from worker.extract.authors import to_authors
+from worker.extract.body import generic_body, selected_body
+from worker.extract.clean import clean_body, paragraphs, serialize
+from worker.extract.document import collapse, parse
+from worker.extract.image import lead_image
+from worker.extract.metadata import Metadata, extract_metadata
+from worker.extract.repeats import drop_repeats
+from worker.schema import Article, SourceRef, make_article, render_attribution
+
+__all__ = ["extract_article", "ExtractionError"]
+
+_BASE = etree.XPath("//base[@href]/@href")
+_H1 = etree.XPath("//h1")
+
+
+def _slug(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-") or "unknown"
+
+
+def _host(url: str) -> str:
+    host = (urlsplit(url).hostname or "").lower()
+    return host.removeprefix("www.") or "unknown"
+
+
+def _source_fields(source: Source | None, meta: Metadata, url: str) -> dict:
+    if source is not None:
+        return {
+            "source": SourceRef(id=source.id, name=source.name),
+            "attribution": render_attribution(source.attribution, source.name),
+            "rights": source.rights,
+        }
+    name = meta.site_name or _host(url)
+    return {"source": SourceRef(id=_slug(name), name=name), "attribution": render_attribution(None, name)}
+
+
+def extract_article(html: str | bytes, url: str, source: Source | None = None) -> Article:
+    """The canonical article of a partner page. Raises ExtractionError when the page holds none."""
+    root = parse(html)
+    selectors = (source.selectors if source is not None else None) or Selectors()
+    for selector in selectors.drop:  # "removed before anything is extracted" (see Selectors.drop)
+        for element in css.select(root, selector):
+            if element.getparent() is not None:
+                element.drop_tree()
+    base_href = _BASE(root)
+    base = urljoin(url, base_href[0].strip()) if base_href else url
+
+    meta = extract_metadata(root, base, selectors)
+    if not meta.headline:
+        raise ExtractionError("no headline found (no JSON-LD headline, og:title, <h1> or <title>)")
+    image, figure = lead_image(root, base, meta.image, selectors)
+    headline_key = meta.headline.casefold()
+    leave_out = [h for h in _H1(root) if collapse(h.text_content()).casefold() == headline_key]
+    if figure is not None:
+        leave_out.append(figure)
+
+    body = selected_body(root, selectors, leave_out) if selectors.body else None
+    if body is None:
+        body = generic_body(root, url)
+    if body is None:
+        raise ExtractionError("no article body found on the page")
+    wrapper = clean_body(body, base)
+    drop_repeats(wrapper, meta, image, figure)
+    body_html = serialize(wrapper)
+    body_text = "\n\n".join(paragraphs(clean_body_fragment(body_html)))
+    if not body_text:
+        raise ExtractionError("the article body is empty after removing boilerplate")
+
+    return make_article(
+        url=meta.canonical_url or url,
+        headline=meta.headline,
+        description=meta.description,
+        authors=to_authors(meta.authors),
+        published=meta.published,
+        updated=meta.updated,
+        section=meta.section,
+        tags=meta.tags,
+        language=meta.language or (source.language if source is not None else None),
+        lead_image=image,
+        body_html=body_html,
+        body_text=body_text,
+        fetched_at=datetime.now(timezone.utc),
+        **_source_fields(source, meta, meta.canonical_url or url),
+    )
+
+
+def clean_body_fragment(body_html: str) -> etree._Element:
+    """body_html parsed back, so body_text is derived from exactly what body_html says."""
+    return lxml.html.fragment_fromstring(body_html or "", create_parent="div")

@@ -1,0 +1,156 @@
+"""The lead image: the page's leading (featured) figure with its caption and credit, else JSON-LD/og:image.
+
+Caption and credit are kept apart because outlets lay them out differently (credit on the photo, caption
+below); a credit found inside the caption, as a credit element or a trailing "(Photo by ...)", is moved out.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from lxml import etree
+
+from worker.config import Selectors
+from worker import css
+from worker.extract.document import class_tokens, collapse, text_of
+from worker.schema import Image
+
+_SCOPE = etree.XPath("(//article | //main | //*[@role='main'] | //body)[1]")
+# a featured image is a figure, or a wrapper named like one, met before the article's text begins
+_LEADING = etree.XPath(
+    ".//figure | .//p | .//*[contains(@class, 'featured') or contains(@class, 'hero') or contains(@class, 'lead-image')]"
+)
+_CAPTION = etree.XPath(".//figcaption | .//*[contains(@class, 'caption')]")
+_CREDIT_CLASS = re.compile(r"credit|copyright|byline|photographer")
+_CREDIT_WORDS = (
+    r"photo|photos|photograph|image|images|picture|getty|reuters|ap|afp|epa|credit|courtesy|shutterstock|"
+    r"istock|pool|file|illustration|via|handout|press|associated"
+)
+# "(Army photo by Sgt. X)", "(Getty Images)" at the end of a caption
+_TRAILING_PARENS = re.compile(rf"\s*[(\[]([^()\[\]]*\b(?:{_CREDIT_WORDS})\b[^()\[\]]*)[)\]]\s*\.?\s*$", re.IGNORECASE)
+# "... Photo: Jane Doe/Reuters", "... Credit: X", "... Photograph by X" as the caption's last sentence
+_TRAILING_LABEL = re.compile(
+    r"(?:^|(?<=[.!?\"”])\s+|\s+[|–—-]\s+|\s{2,})((?:photo(?:graph)?s?|image|picture|credit|source|foto)\s*(?::|by\b)\s*[^.]{2,120}?)\.?\s*$",
+    re.IGNORECASE,
+)
+_LABEL_PREFIX = re.compile(r"^(?:photo(?:graph)?s?|image|picture|credit|source|foto)\s*:\s*", re.IGNORECASE)
+# a figure holds an image and a caption; an element with more text than this is a wrapper of the article
+_MAX_FIGURE_TEXT = 600
+_LAZY_ATTRIBUTES = ("data-src", "data-lazy-src", "data-original", "data-url")
+
+
+def split_credit(caption: str) -> tuple[str | None, str | None]:
+    """(caption, credit) from a caption whose end may carry the credit; either may be None."""
+    caption = collapse(caption)
+    if not caption:
+        return None, None
+    for pattern in (_TRAILING_PARENS, _TRAILING_LABEL):
+        match = pattern.search(caption)
+        if match:
+            credit = clean_credit(match.group(1))
+            rest = caption[: match.start()].strip()
+            return (rest or None), credit
+    return caption, None
+
+
+def clean_credit(text: str | None) -> str | None:
+    """A credit without its wrapping parentheses and without a bare "Photo:"/"Credit:" label."""
+    text = collapse(text).strip("()[] ")
+    text = _LABEL_PREFIX.sub("", text).strip()
+    return text or None
+
+
+def image_source(img: etree._Element, base: str) -> str | None:
+    """The image URL, preferring real sources over lazy-loading placeholders (data: URIs, 1px gifs)."""
+    candidates = [img.get("src")] + [img.get(a) for a in _LAZY_ATTRIBUTES]
+    srcset = img.get("srcset") or img.get("data-srcset")
+    if srcset:
+        candidates.append(srcset.split(",")[-1].strip().split(" ")[0])
+    for value in candidates:
+        if value and not value.strip().startswith("data:"):
+            absolute = urljoin(base, value.strip())
+            if urlsplit(absolute).scheme in ("http", "https"):
+                return absolute
+    return None
+
+
+def _int_attr(img: etree._Element, name: str) -> int | None:
+    value = (img.get(name) or "").strip().removesuffix("px")
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
+def _text_without(element: etree._Element, skipped: etree._Element | None) -> str:
+    """Text of element leaving out one descendant (the credit inside a caption); tails are kept."""
+    parts: list[str] = []
+
+    def walk(node: etree._Element) -> None:
+        if isinstance(node.tag, str):
+            parts.append(node.text or "")
+        for child in node:
+            if child is not skipped:
+                walk(child)
+            parts.append(child.tail or "")
+
+    walk(element)
+    return collapse("".join(parts))
+
+
+def _leading_figure(root: etree._Element) -> etree._Element | None:
+    scope = _SCOPE(root)
+    for element in _LEADING(scope[0] if scope else root):
+        if element.tag == "p":
+            if len(text_of(element)) > 80:
+                return None  # the article text has begun: a later figure is an inline one
+            continue
+        if element.find(".//img") is not None and len(text_of(element)) <= _MAX_FIGURE_TEXT:
+            return element
+    return None
+
+
+def lead_image(
+    root: etree._Element, base: str, declared: dict[str, Any] | None, selectors: Selectors | None = None
+) -> tuple[Image | None, etree._Element | None]:
+    """The lead image and the page element it came from (so the body can leave that element out)."""
+    selectors = selectors or Selectors()
+    container = css.select_one(root, selectors.lead_image) or _leading_figure(root)
+    declared = declared or {}
+    declared_url = urljoin(base, declared["url"]) if declared.get("url") else None
+    if container is None:
+        if not declared_url or urlsplit(declared_url).scheme not in ("http", "https"):
+            return None, None
+        caption, credit = split_credit(declared.get("caption") or "")
+        return Image(
+            url=declared_url, caption=caption, credit=clean_credit(declared.get("credit")) or credit,
+            width=declared.get("width"), height=declared.get("height"),
+        ), None
+
+    img = container if container.tag == "img" else container.find(".//img")
+    url = image_source(img, base) if img is not None else None
+    if url is None:
+        return lead_image(root, base, declared, None) if selectors.lead_image else (None, None)
+    figure = container
+    if container.tag == "img":
+        parent = container.getparent()
+        figure = parent if parent is not None and parent.tag == "figure" else container
+
+    caption_el = css.select_one(root, selectors.caption) if selectors.caption else None
+    if caption_el is None:
+        found = _CAPTION(figure)
+        caption_el = found[0] if found else None
+    credit_el = css.select_one(root, selectors.credit) if selectors.credit else None
+    if credit_el is None:
+        credit_el = next((e for e in figure.iter() if isinstance(e.tag, str) and e is not figure
+                          and _CREDIT_CLASS.search(class_tokens(e))), None)
+
+    caption_text = _text_without(caption_el, credit_el) if caption_el is not None else ""
+    caption, trailing_credit = split_credit(caption_text)
+    credit = clean_credit(text_of(credit_el)) if credit_el is not None else trailing_credit
+    same_as_declared = declared_url == url
+    width = _int_attr(img, "width") or (declared.get("width") if same_as_declared else None)
+    height = _int_attr(img, "height") or (declared.get("height") if same_as_declared else None)
+    if same_as_declared:
+        caption = caption or split_credit(declared.get("caption") or "")[0]
+        credit = credit or clean_credit(declared.get("credit"))
+    alt = collapse(img.get("alt")) or None
+    return Image(url=url, caption=caption, credit=credit, alt=alt, width=width, height=height), figure
