@@ -132,3 +132,35 @@ def test_non_html_response_fails_with_reason_and_is_recorded(deployment: Deploym
     assert "not an HTML page" in result.stderr
     failures = Store(deployment.database_url).ingest_failures()
     assert [(f.code, f.url) for f in failures] == [("not_html", httpserver.url_for("/report.pdf"))]
+
+
+def test_transient_errors_retry_with_backoff_then_succeed(deployment: Deployment, httpserver: HTTPServer) -> None:
+    httpserver.expect_ordered_request(PAGE_PATH).respond_with_data("busy", status=503)
+    httpserver.expect_ordered_request(PAGE_PATH).respond_with_data(
+        FIXTURE.read_text(encoding="utf-8"), content_type="text/html; charset=utf-8")
+    deployment.start_worker()
+    result = syndicate(deployment, "import", httpserver.url_for(PAGE_PATH), "--source", "theepochtimes", "--wait")
+    assert result.returncode == 0, result.stderr
+    assert "will retry" in result.stderr and "delivered to files" in result.stderr
+    assert len(httpserver.log) == 2
+    assert Store(deployment.database_url).ingest_failures() == []
+
+
+def test_transient_errors_give_up_after_max_retries_and_record_it(deployment: Deployment, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/down.html").respond_with_data("down", status=502)
+    deployment.start_worker()
+    result = syndicate(deployment, "import", httpserver.url_for("/down.html"), "--source", "theepochtimes", "--wait")
+    assert result.returncode == 1
+    assert len(httpserver.log) == 3  # the first try and SYNDICATION_MAX_RETRIES=2 retries
+    failures = Store(deployment.database_url).ingest_failures()
+    assert len(failures) == 1 and failures[0].code == "fetch_failed"
+    assert "gave up after 2 retries" in failures[0].last_error and "HTTP 502" in failures[0].last_error
+
+
+def test_permanent_errors_are_not_retried(deployment: Deployment, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/missing.html").respond_with_data("no", status=404, content_type="text/html")
+    deployment.start_worker()
+    result = syndicate(deployment, "import", httpserver.url_for("/missing.html"), "--source", "theepochtimes", "--wait")
+    assert result.returncode == 1 and "HTTP 404" in result.stderr
+    time.sleep(2)  # a retry, if one were scheduled, would have come by now (backoff max is 2 s)
+    assert len(httpserver.log) == 1
