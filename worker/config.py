@@ -6,12 +6,13 @@ the line: we walk the composed nodes along pydantic's `loc` to find it.
 """
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from worker.css import css_to_xpath
 from worker.errors import ConfigError, UnknownOutletError, UnknownSourceError
@@ -49,6 +50,43 @@ class Selectors(BaseModel):
         return value
 
 
+class FeedDiscovery(BaseModel):
+    """An RSS or Atom feed of the partner's articles."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["feed"]
+    url: str
+
+
+class SitemapDiscovery(BaseModel):
+    """A sitemap, sitemap index or Google News sitemap (plain or gzipped)."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["sitemap"]
+    url: str
+
+
+class ListingDiscovery(BaseModel):
+    """An HTML section page whose article links a CSS selector picks out, optionally paginated."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["listing"]
+    url: str
+    link_selector: str
+    next_selector: str | None = None
+    max_pages: int = Field(default=1, ge=1, le=50)
+
+    @field_validator("link_selector", "next_selector")
+    @classmethod
+    def _valid_css(cls, value: str | None) -> str | None:
+        if value is not None:
+            css_to_xpath(value)
+        return value
+
+
+DiscoverEntry = Annotated[FeedDiscovery | SitemapDiscovery | ListingDiscovery, Field(discriminator="kind")]
+
+
 class Source(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str
@@ -58,6 +96,54 @@ class Source(BaseModel):
     selectors: Selectors | None = None
     language: str | None = None
     rights: Rights | None = None
+    #: where new articles are found; a source with none is imported by hand only
+    discover: list[DiscoverEntry] = Field(default_factory=list)
+    #: seconds between polls
+    interval: int = Field(default=900, ge=10)
+    #: regular expressions a discovered URL must match (any) / must not match (none)
+    include: list[str] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)
+    #: hours after publication during which a known article is re-fetched to catch partner edits
+    updates_window_hours: float = Field(default=48, ge=0)
+    #: hours between re-checks of a known article inside the updates window
+    recheck_every_hours: float = Field(default=6, gt=0)
+    #: hours without a new article after which the source is flagged idle
+    idle_alert_after_hours: float = Field(default=72, gt=0)
+    #: requests per second to each of this source's hosts, shared by all workers
+    rate_limit_per_second: float = Field(default=1.0, gt=0)
+    rate_limit_burst: int = Field(default=2, ge=1)
+    #: robots.txt is honoured unless this is set together with a reason (kept for the audit trail)
+    ignore_robots: bool = False
+    ignore_robots_reason: str | None = None
+    #: addresses or networks (CIDR) this source may resolve to even though they are private/loopback;
+    #: the SSRF guard refuses such addresses otherwise
+    allow_private_networks: list[str] = Field(default_factory=list)
+
+    @field_validator("include", "exclude")
+    @classmethod
+    def _valid_patterns(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression {pattern!r}: {exc}") from None
+        return value
+
+    @field_validator("allow_private_networks")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"not an IP address or CIDR network: {network!r}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _robots_reason(self) -> Source:
+        if self.ignore_robots and not (self.ignore_robots_reason or "").strip():
+            raise ValueError("ignore_robots: true needs ignore_robots_reason (say why, e.g. the partner's written permission)")
+        return self
 
     @field_validator("id")
     @classmethod
