@@ -56,3 +56,17 @@ def test_index_follows_the_latest_version_only(tmp_path: Path) -> None:
     folder = tmp_path / "out" / article().id
     assert "<h1>Second</h1>" in (folder / "index.html").read_text()
     assert "<h1>First</h1>" in (folder / "v1.html").read_text()
+
+
+def test_withdraw_replaces_the_page_once_and_keeps_the_versions(tmp_path: Path) -> None:
+    files = outlet(tmp_path)
+    item = article()
+    ref = files.publish(item, None)
+    files.withdraw(ref, "HTTP 410 on re-check")
+    files.withdraw(ref, "HTTP 410 on re-check")
+    folder = tmp_path / "out" / item.id
+    assert "withdrawn by its publisher" in (folder / "index.html").read_text()
+    assert json.loads((folder / "withdrawn.json").read_text())["reason"] == "HTTP 410 on re-check"
+    assert (folder / "v1.html").exists()
+    log = [json.loads(line) for line in (tmp_path / "out" / "publish.log").read_text().splitlines()]
+    assert [entry.get("withdrawn", False) for entry in log] == [False, True]

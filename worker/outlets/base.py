@@ -12,6 +12,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from worker.errors import OutletRejectedError
 from worker.schema import Article
 from worker.settings import Settings
 
@@ -45,3 +46,11 @@ class Outlet(ABC):
 
         Raise TransientError subclasses for what a retry may fix, PermanentError for what it won't.
         """
+
+    def withdraw(self, remote: RemoteRef, reason: str) -> None:
+        """Take a delivered article down (the partner withdrew it). Must be idempotent.
+
+        The default refuses by name, so an outlet kind that cannot withdraw shows up on the ledger as
+        a permanent failure an operator can see, never as a silent no-op.
+        """
+        raise OutletRejectedError(f"outlet kind {self.kind!r} cannot withdraw articles; remove {remote.id} by hand")

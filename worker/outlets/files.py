@@ -74,17 +74,30 @@ class FilesOutlet(Outlet):
             raise OutletUnavailableError(f"cannot write to {folder}: {exc}") from exc
         return RemoteRef(id=article.id, url=(folder / f"v{article.version}.html").as_uri())
 
+    def withdraw(self, remote: RemoteRef, reason: str) -> None:
+        """Replace the latest page with a withdrawal notice and leave a marker; version files stay for the record."""
+        folder = self.directory / remote.id
+        notice = json.dumps({"article_id": remote.id, "withdrawn": True, "reason": reason}, indent=2).encode() + b"\n"
+        page = (
+            "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><meta name=\"robots\" content=\"noindex\">"
+            f"<title>Withdrawn</title></head><body><p class=\"withdrawn\">This article was withdrawn by its "
+            f"publisher.</p></body></html>\n"
+        ).encode()
+        try:
+            if write_atomically(folder / "withdrawn.json", notice) | write_atomically(folder / "index.html", page):
+                self._log_line({"article_id": remote.id, "withdrawn": True, "reason": reason})
+        except OSError as exc:
+            raise OutletUnavailableError(f"cannot write to {folder}: {exc}") from exc
+
     @staticmethod
     def _is_latest(folder: Path, version: int) -> bool:
         versions = [int(p.name[1:].split(".")[0]) for p in folder.glob("v*.ninjs.json")]
         return version >= max(versions, default=0)
 
     def _log(self, article: Article, files: list[str]) -> None:
-        line = json.dumps({
-            "at": datetime.now(timezone.utc).isoformat(),
-            "article_id": article.id,
-            "version": article.version,
-            "files": files,
-        })
+        self._log_line({"article_id": article.id, "version": article.version, "files": files})
+
+    def _log_line(self, entry: dict[str, object]) -> None:
+        line = json.dumps({"at": datetime.now(timezone.utc).isoformat(), **entry})
         with open(self.directory / "publish.log", "a", encoding="utf-8") as log:
             log.write(line + "\n")
