@@ -15,7 +15,9 @@ from kombu import Queue
 from worker.embedded_redis import running_embedded_url
 from worker.settings import Settings, load_settings
 
-QUEUES = ("ingest", "deliver")
+QUEUES = ("poll", "ingest", "deliver")
+#: how often beat asks which sources are due (each source still polls only once per its `interval`)
+SCHEDULER_TICK_SECONDS = 15.0
 FALLBACK_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
@@ -40,7 +42,21 @@ def create_app(settings: Settings | None = None) -> Celery:
     celery_app.conf.update(
         task_queues=[Queue(name) for name in QUEUES],
         task_default_queue="ingest",
-        task_routes={"syndication.ingest": {"queue": "ingest"}, "syndication.deliver": {"queue": "deliver"}},
+        task_routes={
+            "syndication.schedule_polls": {"queue": "poll"},
+            "syndication.poll_source": {"queue": "poll"},
+            "syndication.ingest": {"queue": "ingest"},
+            "syndication.deliver": {"queue": "deliver"},
+            "syndication.withdraw": {"queue": "deliver"},
+        },
+        beat_schedule={
+            "schedule-polls": {
+                "task": "syndication.schedule_polls",
+                "schedule": SCHEDULER_TICK_SECONDS,
+                # a tick older than the next one is useless; don't let a backlog of them pile up
+                "options": {"expires": SCHEDULER_TICK_SECONDS},
+            },
+        },
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,

@@ -125,6 +125,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
             argv += ["--pool", args.pool]
         if args.hostname:
             argv += ["--hostname", args.hostname]
+        if args.beat:
+            settings.var_dir.mkdir(parents=True, exist_ok=True)
+            # an embedded beat; safe beside others: each poll is claimed once in Redis (worker/scheduling.py)
+            argv += ["--beat", "--schedule", str(settings.var_dir / "celerybeat-schedule")]
         app.worker_main(argv)
     finally:
         if embedded:
@@ -199,11 +203,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_import)
 
     p = commands.add_parser("worker", help="run a Celery worker (starts a private Redis when REDIS_URL is unset)")
-    p.add_argument("-Q", "--queues", default="ingest,deliver", help="queues to consume (default: ingest,deliver)")
+    p.add_argument("-Q", "--queues", default="poll,ingest,deliver", help="queues to consume (default: poll,ingest,deliver)")
     p.add_argument("-c", "--concurrency", type=int, default=2, help="worker processes (default 2)")
     p.add_argument("--pool", choices=["prefork", "solo", "threads"], help="Celery pool (default prefork)")
     p.add_argument("--hostname", help="Celery node name (default: celery@HOST)")
     p.add_argument("--loglevel", default="INFO")
+    p.add_argument("--beat", action="store_true", help="also run the polling schedule in this worker (one laptop)")
     p.set_defaults(func=cmd_worker)
 
     p = commands.add_parser("articles", help="list stored articles or show one")
