@@ -298,7 +298,7 @@ def test_migrate_twice_is_a_no_op(store: Store) -> None:
     article = store.upsert_article(an_article()).article
     store.migrate()
     with store.engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0001"]
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0002"]
     assert store.get_article(article.id) == article
 
 

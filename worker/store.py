@@ -1,27 +1,40 @@
-"""The store: articles and their versions, the delivery ledger, and permanent ingest failures.
+"""The store: articles and their versions, the delivery ledger, permanent ingest failures, polling state.
 
 Many worker processes call it at once, so every decision that could race (which version number comes next,
-whether a delivery is already done) is settled by a unique constraint in the database, never by a check in
-Python alone: the loser of a race re-reads and decides again.
+whether a delivery is already done, which poller ingests a new link) is settled in the database by a unique
+constraint or a conditional UPDATE, never by a check in Python alone: the loser of a race re-reads and
+decides again.
+
+Store is assembled from parts, one module each: this one (articles, withdrawals, ingest failures),
+store_ledger (deliveries), store_polling (conditional GET state, known links), store_health (source health)
+and store_duplicates (URL aliases, near-duplicate fingerprints).
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from enum import Enum
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import Table, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from worker.errors import ArticleNotFoundError
 from worker.schema import Article
-from worker.store_engine import create_store_engine, translate_errors, upgrade_to_head, writer
-from worker.store_models import ArticleRow, ArticleVersionRow, DeliveryRow, IngestFailureRow
+from worker.store_base import affected_rows
+from worker.store_base import utc_now as _now
+from worker.store_duplicates import DuplicateStore
+from worker.store_engine import translate_errors
+from worker.store_health import SourceHealth, SourceHealthStore
+from worker.store_ledger import FINAL_STATES, Delivery, DeliveryState, LedgerStore, WithdrawalOutcome, WithdrawalStart
+from worker.store_models import ArticleRow, ArticleVersionRow, IngestFailureRow, KnownLinkRow
+from worker.store_polling import LinkSeen, PollingStore, UrlState
+
+__all__ = [
+    "FINAL_STATES", "Delivery", "DeliveryState", "IngestFailure", "LinkSeen", "SourceHealth", "Store",
+    "UpsertOutcome", "UpsertResult", "UrlState", "WithdrawalOutcome", "WithdrawalStart",
+]
 
 #: how often a write that lost a race is re-read and tried again before the error is let through
 RACE_RETRIES = 5
@@ -40,36 +53,6 @@ class UpsertResult:
     article: Article
 
 
-class DeliveryState(str, Enum):
-    PENDING = "pending"
-    IN_PROGRESS = "in_progress"
-    DELIVERED = "delivered"
-    RETRYING = "retrying"
-    FAILED = "failed"
-
-
-#: states a delivery does not leave by itself; begin_delivery hands them back untouched
-FINAL_STATES = (DeliveryState.DELIVERED.value, DeliveryState.FAILED.value)
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """One row of the ledger: where one version of an article stands at one outlet."""
-
-    id: int
-    article_id: str
-    version: int
-    outlet_id: str
-    state: DeliveryState
-    attempts: int
-    remote_id: str | None
-    remote_url: str | None
-    last_error: str | None
-    created_at: datetime
-    updated_at: datetime
-    delivered_at: datetime | None
-
-
 @dataclass(frozen=True)
 class IngestFailure:
     """A URL of a source that failed for good, with the last reason, for the operator to read and replay."""
@@ -84,18 +67,6 @@ class IngestFailure:
     updated_at: datetime
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _delivery(row: DeliveryRow) -> Delivery:
-    return Delivery(
-        id=row.id, article_id=row.article_id, version=row.version, outlet_id=row.outlet_id, state=DeliveryState(row.state),
-        attempts=row.attempts, remote_id=row.remote_id, remote_url=row.remote_url, last_error=row.last_error,
-        created_at=row.created_at, updated_at=row.updated_at, delivered_at=row.delivered_at,
-    )
-
-
 def _ingest_failure(row: IngestFailureRow) -> IngestFailure:
     return IngestFailure(
         id=row.id, source_id=row.source_id, url=row.url, code=row.code, last_error=row.last_error,
@@ -103,32 +74,8 @@ def _ingest_failure(row: IngestFailureRow) -> IngestFailure:
     )
 
 
-class Store:
+class Store(LedgerStore, PollingStore, SourceHealthStore, DuplicateStore):
     """All persistent state of the worker, behind plain methods that take and return plain values."""
-
-    def __init__(self, database_url: str) -> None:
-        self.engine = create_store_engine(database_url)
-        self._writer = writer(self.engine)
-        # Both SQLite and PostgreSQL (the only supported databases) share this INSERT ... ON CONFLICT form.
-        self._insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
-
-    def close(self) -> None:
-        self.engine.dispose()
-
-    @contextmanager
-    def _reading(self) -> Iterator[Session]:
-        with Session(self.engine, expire_on_commit=False) as session, session.begin():
-            yield session
-
-    @contextmanager
-    def _writing(self) -> Iterator[Session]:
-        with Session(self._writer, expire_on_commit=False) as session, session.begin():
-            yield session
-
-    @translate_errors
-    def migrate(self) -> None:
-        """Bring the schema up to date. Idempotent, and safe when several processes start at once."""
-        upgrade_to_head(self.engine)
 
     # --- articles -----------------------------------------------------------------------------------
 
@@ -221,6 +168,41 @@ class Store:
         with self._reading() as session:
             return [Article.model_validate(data) for data in session.scalars(query).all()]
 
+    # --- withdrawn articles -------------------------------------------------------------------------
+
+    @translate_errors
+    def mark_withdrawn(self, article_id: str, reason: str) -> bool:
+        """Record that the partner took the article down; True only for the call that recorded it.
+
+        The UPDATE only matches a row not yet withdrawn, so of several workers noticing the withdrawal at
+        once exactly one gets True and goes on to tell the outlets (see begin_withdrawal). The known links
+        that led to the article are marked too, so polling stops re-checking them.
+        """
+        now = _now()
+        with self._writing() as session:
+            changed = affected_rows(session.execute(
+                update(ArticleRow)
+                .where(ArticleRow.id == article_id, ArticleRow.withdrawn_at.is_(None))
+                .values(withdrawn_at=now, withdrawn_reason=reason)
+            ))
+            if not changed:
+                if session.get(ArticleRow, article_id) is None:
+                    raise ArticleNotFoundError(f"article {article_id} is not in the store")
+                return False
+            session.execute(
+                update(KnownLinkRow)
+                .where(KnownLinkRow.article_id == article_id, KnownLinkRow.withdrawn_at.is_(None))
+                .values(withdrawn_at=now)
+            )
+            return True
+
+    @translate_errors
+    def is_withdrawn(self, article_id: str) -> bool:
+        """Whether the article was withdrawn; False for an article the store does not know."""
+        with self._reading() as session:
+            withdrawn_at = session.scalar(select(ArticleRow.withdrawn_at).where(ArticleRow.id == article_id))
+        return withdrawn_at is not None
+
     # --- permanent ingest failures ------------------------------------------------------------------
 
     @translate_errors
@@ -255,115 +237,3 @@ class Store:
                 .where(IngestFailureRow.source_id == source_id, IngestFailureRow.url == url)
             )
 
-    # --- delivery ledger ----------------------------------------------------------------------------
-
-    @staticmethod
-    def _ledger_key(article_id: str, version: int, outlet_id: str) -> tuple[Any, ...]:
-        return (
-            DeliveryRow.article_id == article_id,
-            DeliveryRow.version == version,
-            DeliveryRow.outlet_id == outlet_id,
-        )
-
-    @translate_errors
-    def get_delivery(self, article_id: str, version: int, outlet_id: str) -> Delivery | None:
-        with self._reading() as session:
-            row = session.scalars(select(DeliveryRow).where(*self._ledger_key(article_id, version, outlet_id))).first()
-            return _delivery(row) if row is not None else None
-
-    @translate_errors
-    def begin_delivery(self, article_id: str, version: int, outlet_id: str) -> Delivery:
-        """Claim a delivery attempt. A DELIVERED or FAILED row comes back unchanged: the caller stops there.
-
-        The row is created with INSERT ... ON CONFLICT DO NOTHING and claimed with an UPDATE that checks the
-        state in its WHERE clause, so two workers racing here cannot make two rows, and a worker cannot
-        re-open a delivery that another one finished a moment ago.
-        """
-        now = _now()
-        key = self._ledger_key(article_id, version, outlet_id)
-        table = cast(Table, DeliveryRow.__table__)
-        create = self._insert(table).values(
-            article_id=article_id, version=version, outlet_id=outlet_id, state=DeliveryState.PENDING.value,
-            attempts=0, created_at=now, updated_at=now,
-        ).on_conflict_do_nothing(index_elements=[table.c.article_id, table.c.version, table.c.outlet_id])
-        claim = (
-            update(DeliveryRow)
-            .where(*key, DeliveryRow.state.not_in(FINAL_STATES))
-            .values(state=DeliveryState.IN_PROGRESS.value, attempts=DeliveryRow.attempts + 1, updated_at=now)
-        )
-        try:
-            with self._writing() as session:
-                session.execute(create)
-                session.execute(claim)
-                return _delivery(session.scalars(select(DeliveryRow).where(*key)).one())
-        except IntegrityError as error:  # only the foreign key can fail: the unique key is handled above
-            raise ArticleNotFoundError(f"article {article_id} version {version} is not in the store") from error
-
-    def _transition(self, delivery_id: int, values: dict[str, Any], unless_state: str | None = None) -> Delivery:
-        query = update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(updated_at=_now(), **values)
-        if unless_state is not None:
-            query = query.where(DeliveryRow.state != unless_state)
-        with self._writing() as session:
-            session.execute(query)
-            row = session.get(DeliveryRow, delivery_id)
-            if row is None:
-                raise LookupError(f"no delivery with id {delivery_id}")
-            return _delivery(row)
-
-    @translate_errors
-    def mark_delivered(self, delivery_id: int, remote_id: str | None, remote_url: str | None) -> Delivery:
-        return self._transition(delivery_id, {
-            "state": DeliveryState.DELIVERED.value, "remote_id": remote_id, "remote_url": remote_url,
-            "delivered_at": _now(),
-        })
-
-    # A delivered row is never downgraded: with at-least-once tasks a late duplicate attempt may fail after
-    # another attempt succeeded, and the success is what happened at the outlet.
-    @translate_errors
-    def mark_retrying(self, delivery_id: int, error: str) -> Delivery:
-        values = {"state": DeliveryState.RETRYING.value, "last_error": error}
-        return self._transition(delivery_id, values, unless_state=DeliveryState.DELIVERED.value)
-
-    @translate_errors
-    def mark_failed(self, delivery_id: int, error: str) -> Delivery:
-        values = {"state": DeliveryState.FAILED.value, "last_error": error}
-        return self._transition(delivery_id, values, unless_state=DeliveryState.DELIVERED.value)
-
-    @translate_errors
-    def reopen_delivery(self, delivery_id: int) -> Delivery:
-        """Put a failed delivery back to PENDING so an operator's replay can begin it again."""
-        values = {"state": DeliveryState.PENDING.value}
-        return self._transition(delivery_id, values, unless_state=DeliveryState.DELIVERED.value)
-
-    @translate_errors
-    def previous_remote(self, article_id: str, outlet_id: str) -> Delivery | None:
-        """The latest delivered version at this outlet, so the outlet updates that remote item in place."""
-        query = (
-            select(DeliveryRow)
-            .where(DeliveryRow.article_id == article_id, DeliveryRow.outlet_id == outlet_id,
-                   DeliveryRow.state == DeliveryState.DELIVERED.value)
-            .order_by(DeliveryRow.version.desc(), DeliveryRow.id.desc())
-            .limit(1)
-        )
-        with self._reading() as session:
-            row = session.scalars(query).first()
-            return _delivery(row) if row is not None else None
-
-    @translate_errors
-    def outlets_delivered(self, article_id: str) -> set[str]:
-        query = select(DeliveryRow.outlet_id).where(
-            DeliveryRow.article_id == article_id, DeliveryRow.state == DeliveryState.DELIVERED.value
-        )
-        with self._reading() as session:
-            return set(session.scalars(query).all())
-
-    @translate_errors
-    def deliveries(self, article_id: str | None = None, state: str | None = None, limit: int = 200) -> list[Delivery]:
-        """Ledger rows, the most recently touched first."""
-        query = select(DeliveryRow).order_by(DeliveryRow.updated_at.desc(), DeliveryRow.id.desc()).limit(limit)
-        if article_id is not None:
-            query = query.where(DeliveryRow.article_id == article_id)
-        if state is not None:
-            query = query.where(DeliveryRow.state == state)
-        with self._reading() as session:
-            return [_delivery(row) for row in session.scalars(query).all()]

@@ -10,11 +10,15 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
+    Boolean,
     DateTime,
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Text,
     UniqueConstraint,
@@ -68,7 +72,8 @@ class ArticleRow(Base):
     """One row per article id; points at the latest version so listing needs no max() per article."""
 
     __tablename__ = "articles"
-    __table_args__ = (Index(None, "source_id"), Index(None, "updated_at"))
+    # url: find_by_url matches the canonical URL before the aliases
+    __table_args__ = (Index(None, "source_id"), Index(None, "updated_at"), Index(None, "url"))
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     source_id: Mapped[str] = mapped_column(String(200))
@@ -79,6 +84,9 @@ class ArticleRow(Base):
     updated_at: Mapped[datetime]
     #: when the page was last fetched and found unchanged or changed (lets discovery skip recent ones)
     last_seen_at: Mapped[datetime]
+    #: set once when the partner took the article down; outlets are then told to take it down too
+    withdrawn_at: Mapped[datetime | None]
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class ArticleVersionRow(Base):
@@ -125,6 +133,10 @@ class DeliveryRow(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
+    #: a worker is telling the outlet to take the item down (a lease: a stale claim may be taken over)
+    withdrawal_started_at: Mapped[datetime | None]
+    #: the outlet has been told to take the item down; set once, never cleared
+    withdrawn_at: Mapped[datetime | None]
 
 
 class IngestFailureRow(Base):
@@ -141,3 +153,97 @@ class IngestFailureRow(Base):
     attempts: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class UrlStateRow(Base):
+    """What the last fetch of a URL returned, so the next one can be a conditional GET."""
+
+    __tablename__ = "url_states"
+    __table_args__ = (PrimaryKeyConstraint("source_id", "url"),)
+
+    source_id: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(Text)
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    last_status: Mapped[int] = mapped_column(Integer)
+    last_fetched_at: Mapped[datetime]
+    article_id: Mapped[str | None] = mapped_column(String(64))
+    content_hash: Mapped[str | None] = mapped_column(String(100))
+
+
+class KnownLinkRow(Base):
+    """A link discovery has seen, so a poll plans an ingest only for what is new, changed or due a re-check."""
+
+    __tablename__ = "known_links"
+    __table_args__ = (PrimaryKeyConstraint("source_id", "url"), Index(None, "article_id"))
+
+    source_id: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(Text)
+    guid: Mapped[str | None] = mapped_column(Text)
+    #: discovery's digest of the feed entry; NULL for a link first met through an ingest (operator import)
+    fingerprint: Mapped[str | None] = mapped_column(String(100))
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    published_at: Mapped[datetime | None]
+    #: when an ingest last finished for the link
+    last_checked_at: Mapped[datetime | None]
+    #: the planner's claim: set by the one poller that decided to ingest the link, so no other one does too
+    last_planned_at: Mapped[datetime | None]
+    article_id: Mapped[str | None] = mapped_column(String(64))
+    withdrawn_at: Mapped[datetime | None]
+
+
+class SourceHealthRow(Base):
+    """How a source's polls are going, for the operator's health view and the idle alert."""
+
+    __tablename__ = "source_health"
+
+    source_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    first_poll_started_at: Mapped[datetime]
+    last_poll_started_at: Mapped[datetime]
+    last_poll_finished_at: Mapped[datetime | None]
+    last_poll_ok: Mapped[bool | None] = mapped_column(Boolean)
+    consecutive_failures: Mapped[int] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_new_article_at: Mapped[datetime | None]
+    articles_total: Mapped[int] = mapped_column(Integer)
+
+
+class UrlAliasRow(Base):
+    """Another URL an article was fetched from (AMP page, tracking variant), so it maps to the same article."""
+
+    __tablename__ = "url_aliases"
+    __table_args__ = (ForeignKeyConstraint(["article_id"], ["articles.id"]), Index(None, "article_id"))
+
+    url: Mapped[str] = mapped_column(Text, primary_key=True)
+    article_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class ArticleFingerprintRow(Base):
+    """The MinHash signature of an article's body (see worker.fingerprint), to verify LSH candidates."""
+
+    __tablename__ = "article_fingerprints"
+    __table_args__ = (ForeignKeyConstraint(["article_id"], ["articles.id"]),)
+
+    article_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: fingerprint.SCHEME of the signature; signatures of different schemes are never compared
+    scheme: Mapped[str] = mapped_column(String(100))
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+
+
+class FingerprintBandRow(Base):
+    """LSH bands of the signatures: an indexed band_hash finds candidate near-duplicates without a scan."""
+
+    __tablename__ = "fingerprint_bands"
+    __table_args__ = (
+        PrimaryKeyConstraint("article_id", "band_index"),
+        ForeignKeyConstraint(["article_id"], ["article_fingerprints.article_id"]),
+        Index(None, "band_hash"),
+    )
+
+    article_id: Mapped[str] = mapped_column(String(64))
+    band_index: Mapped[int] = mapped_column(Integer)
+    #: hash of the band index and its rows (signed 64-bit), see fingerprint.band_hashes
+    band_hash: Mapped[int] = mapped_column(BigInteger)
