@@ -30,6 +30,8 @@ sources:
     name: The Epoch Times
     attribution: "From {{source_name}}"
     allowed_domains: [127.0.0.1, partner.test]
+    # the sample site runs on this machine; a real partner never needs this
+    allow_private_networks: [127.0.0.1]
     selectors:
       drop: [".newsletter-inline", ".related-inline", ".ad-slot"]
 """

@@ -94,3 +94,27 @@ class OutletRejectedError(PermanentError):
 
 class StoreUnavailableError(TransientError):
     code = "store_unavailable"
+
+
+class RobotsDisallowedError(PermanentError):
+    """The partner's robots.txt forbids this URL to our user agent (and the source does not waive it)."""
+
+    code = "robots_disallowed"
+
+
+class PrivateAddressError(PermanentError):
+    """SSRF guard: the host resolves to a private, loopback, link-local, metadata or otherwise
+    non-public address that the source does not list in allow_private_networks."""
+
+    code = "private_address"
+
+
+class TooManyRedirectsError(PermanentError):
+    code = "too_many_redirects"
+
+
+class HostBackedOffError(TransientError):
+    """The host's shared rate limit or its Retry-After back-off would make us wait too long in-task;
+    the task is retried after `retry_after` seconds instead of holding a worker."""
+
+    code = "host_backed_off"

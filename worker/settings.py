@@ -41,6 +41,19 @@ class Settings:
     max_page_bytes: int = 10 * 1024 * 1024
     max_retries: int = 8
     retry_backoff_max: int = 600
+    #: polite fetching (worker/fetch.py): connect timeout, whole-download deadline, how long a fetch may
+    #: wait in-task for its host's rate limit or back-off before handing back a retry instead
+    fetch_connect_timeout: int = 10
+    fetch_total_timeout: int = 120
+    fetch_max_wait: int = 15
+    #: back-off for a 429/503 without Retry-After, and the ceiling on a partner's Retry-After
+    fetch_backoff_default: int = 5
+    fetch_backoff_max: int = 3600
+    #: robots.txt is cached per host this long (RFC 9309 asks for no more than 24 hours)
+    robots_ttl: int = 6 * 3600
+    max_robots_bytes: int = 512 * 1024
+    #: feeds and sitemaps (a sitemap may be 50 MB uncompressed by the protocol)
+    max_resource_bytes: int = 50 * 1024 * 1024
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -64,4 +77,12 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         max_page_bytes=_int_env("SYNDICATION_MAX_PAGE_BYTES", 10 * 1024 * 1024),
         max_retries=_int_env("SYNDICATION_MAX_RETRIES", 8),
         retry_backoff_max=_int_env("SYNDICATION_RETRY_BACKOFF_MAX", 600),
+        fetch_connect_timeout=_int_env("SYNDICATION_FETCH_CONNECT_TIMEOUT", 10),
+        fetch_total_timeout=_int_env("SYNDICATION_FETCH_TOTAL_TIMEOUT", 120),
+        fetch_max_wait=_int_env("SYNDICATION_FETCH_MAX_WAIT", 15),
+        fetch_backoff_default=_int_env("SYNDICATION_FETCH_BACKOFF_DEFAULT", 5),
+        fetch_backoff_max=_int_env("SYNDICATION_FETCH_BACKOFF_MAX", 3600),
+        robots_ttl=_int_env("SYNDICATION_ROBOTS_TTL", 6 * 3600),
+        max_robots_bytes=_int_env("SYNDICATION_MAX_ROBOTS_BYTES", 512 * 1024),
+        max_resource_bytes=_int_env("SYNDICATION_MAX_RESOURCE_BYTES", 50 * 1024 * 1024),
     )

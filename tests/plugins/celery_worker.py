@@ -28,6 +28,9 @@ sources:
   - id: theepochtimes
     name: The Epoch Times
     allowed_domains: [127.0.0.1, localhost, partner.test]
+    allow_private_networks: [127.0.0.1/8, "::1"]
+    ignore_robots: true
+    ignore_robots_reason: a test partner on loopback; robots.txt is tested in tests/test_fetch_robots.py
 """
 
 
