@@ -71,3 +71,41 @@ def test_body_of_only_boilerplate_raises() -> None:
     )
     with pytest.raises(ExtractionError):
         extract_article(html, URL)
+
+
+def test_windows_1251_without_any_charset_label_is_detected() -> None:
+    html = ("<html><head><title>Новости дня</title></head><body><article><h1>Новости дня</h1>"
+            + "".join(f"<p>Это предложение номер {i} рассказывает читателю о важных событиях в городе.</p>"
+                      for i in range(8))
+            + "</article></body></html>")
+    raw = html.encode("cp1251")
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")
+    article = extract_article(raw, URL)
+    assert article.headline == "Новости дня"
+    assert article.body_text.startswith("Это предложение номер 0")
+
+
+def test_page_without_article_says_so() -> None:
+    html = "<html><head><title>Section Front</title></head><body><h1>Section Front</h1><ul><li><a href='/a'>A</a></li></ul></body></html>"
+    with pytest.raises(ExtractionError, match="no article found"):
+        extract_article(html, URL)
+
+
+def test_deeply_nested_page_does_not_crash() -> None:
+    html = ("<html><head><title>Deep</title></head><body>" + "<div>" * 3000
+            + f"<p>{PROSE}</p><p>{PROSE}</p>" + "</div>" * 3000 + "</body></html>")
+    try:
+        article = extract_article(html, URL)
+    except ExtractionError as error:  # the parser's depth limit may cut the text off: a named failure
+        assert "no article found" in str(error)
+    else:
+        assert "Le texte numéro 0" in article.body_text
+
+
+def test_huge_page_is_extracted() -> None:
+    paragraphs = "".join(f"<p>Paragraph {i}. {PROSE}</p>" for i in range(3000))  # about 1.5 MB
+    html = f"<html><head><title>Long Read</title></head><body><article><h1>Long Read</h1>{paragraphs}</article></body></html>"
+    article = extract_article(html.encode("utf-8"), URL)
+    assert article.body_text.startswith("Paragraph 0.")
+    assert "Paragraph 2999." in article.body_text

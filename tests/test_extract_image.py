@@ -67,19 +67,37 @@ def test_trailing_parenthesised_credit_in_plain_figcaption() -> None:
     assert (image.caption, image.credit) == ("Fans cheer.", "Getty Images")
 
 
-def test_falls_back_to_jsonld_then_og_image() -> None:
+def test_falls_back_to_og_image_then_jsonld() -> None:
+    """og:image is the picture the publisher chose to represent the article (JSON-LD image is often an
+    author avatar or a site logo in a Yoast graph); JSON-LD still lends its caption and credit."""
     jsonld = (
         '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Lead Image Story", '
         '"image": {"@type": "ImageObject", "url": "https://cdn.example.com/ld.jpg", "width": 1600, "height": 900, '
         '"caption": "Declared caption", "creditText": "Declared Credit"}}</script>'
     )
-    og = '<meta property="og:image" content="https://cdn.example.com/og.jpg">'
+    og = ('<meta property="og:image" content="https://cdn.example.com/og.jpg">'
+          '<meta property="og:image:width" content="1200"><meta property="og:image:height" content="630">')
     image = extract_article(page_with_figure("", jsonld + og), URL).lead_image
     assert image is not None
-    assert (image.url, image.width, image.height) == ("https://cdn.example.com/ld.jpg", 1600, 900)
+    assert (image.url, image.width, image.height) == ("https://cdn.example.com/og.jpg", 1200, 630)
     assert (image.caption, image.credit) == ("Declared caption", "Declared Credit")
-    og_only = extract_article(page_with_figure("", og), URL).lead_image
-    assert og_only is not None and og_only.url == "https://cdn.example.com/og.jpg"
+    ld_only = extract_article(page_with_figure("", jsonld), URL).lead_image
+    assert ld_only is not None and (ld_only.url, ld_only.width) == ("https://cdn.example.com/ld.jpg", 1600)
+
+
+def test_a_declared_site_logo_is_not_the_lead_image() -> None:
+    og = '<meta property="og:image" content="https://s.example.com/blavatar/abc?s=200">'
+    assert extract_article(page_with_figure("", og), URL).lead_image is None
+
+
+def test_the_declared_rendition_wins_over_the_figures_small_one() -> None:
+    og = '<meta property="og:image" content="https://cdn.example.com/photo-1200x630.jpg">'
+    figure = ('<figure><img src="https://cdn.example.com/photo-320.jpg" alt="A harbour">'
+              '<figcaption>The harbour at dawn. (Photo: Jane Doe)</figcaption></figure>')
+    image = extract_article(page_with_figure(figure, og), URL).lead_image
+    assert image is not None
+    assert (image.url, image.caption, image.credit, image.alt) == (
+        "https://cdn.example.com/photo-1200x630.jpg", "The harbour at dawn.", "Jane Doe", "A harbour")
 
 
 def test_inline_figure_after_the_text_starts_is_not_the_lead_image() -> None:

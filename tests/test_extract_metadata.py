@@ -191,3 +191,48 @@ def test_configured_source_and_selectors_override_generic_rules() -> None:
 def test_canonical_link_made_absolute_and_preferred_over_og_url() -> None:
     head = '<link rel="canonical" href="/canonical/path"><meta property="og:url" content="https://other.example/x">'
     assert extract_article(page(head), URL).url == "https://news.example.com/canonical/path"
+
+
+def test_bylines_lose_roles_handles_and_affiliations_and_mark_organisations() -> None:
+    from worker.extract.authors import ORGANIZATION, byline_authors, to_authors
+
+    assert [(a.name, a.role) for a in byline_authors("By Meg James Staff Writer")] == [("Meg James", "Staff Writer")]
+    assert [a.name for a in byline_authors("By Sarah E. Needleman and Bruce Y. Lee")] == [
+        "Sarah E. Needleman", "Bruce Y. Lee"]
+    assert [a.name for a in byline_authors("by Roger Gonzalez @rgonzalezcbs Nov 19, 2019 at 6:46 pm ET")] == [
+        "Roger Gonzalez"]
+    assert [(a.name, a.role) for a in byline_authors("By Troy L. Smith, Cleveland.com")] == [
+        ("Troy L. Smith", "Cleveland.com")]
+    assert [a.name for a in byline_authors("Tom Davies Associated Press")] == ["Tom Davies"]
+    assert byline_authors("by jdadmin") == []
+    assert [(a.name, a.role) for a in to_authors(["Reuters", "Telegraph Sport", "Jane Doe"])] == [
+        ("Reuters", ORGANIZATION), ("Telegraph Sport", ORGANIZATION), ("Jane Doe", None)]
+
+
+def test_published_keeps_the_pages_own_day_when_the_machine_date_is_utc() -> None:
+    """23:03 in California is the next day in UTC; the visible dateline reveals the page's offset."""
+    from worker.extract.document import parse
+    from worker.extract.metadata import extract_metadata
+
+    head = '<meta property="article:published_time" content="2019-11-19T07:03:25+00:00">'
+    body = (f'<h1>H</h1><time datetime="2019-11-19T07:03:25+00:00">November 18, 2019 11:03 PM</time>'
+            f"<p>{PROSE}</p>")
+    meta = extract_metadata(parse(f"<html><head>{head}</head><body><article>{body}</article></body></html>"), URL)
+    assert meta.published is not None and meta.published.date().isoformat() == "2019-11-18"
+    assert meta.published == datetime(2019, 11, 19, 7, 3, 25, tzinfo=timezone.utc)
+
+
+def test_the_url_date_is_a_fallback() -> None:
+    from worker.extract.dates import url_date
+
+    assert url_date("https://x.example/2017/09/22/story/") == datetime(2017, 9, 22, tzinfo=timezone.utc)
+    assert url_date("https://x.example/statements/2019/nov/18/a/") == datetime(2019, 11, 18, tzinfo=timezone.utc)
+    assert url_date("https://x.example/story-1471170") is None
+
+
+def test_the_visible_h1_beats_a_differing_social_title_when_the_page_title_confirms_it() -> None:
+    head = ('<title>Taylor Swift is allowed to play her music at the AMAs after all - BBC News</title>'
+            '<meta property="og:title" content="Taylor Swift\'s AMA row seems to be over">')
+    body = f"<h1>Taylor Swift is allowed to play her music at the AMAs after all</h1><p>{PROSE}</p><p>{PROSE}</p>"
+    article = extract_article(f"<html><head>{head}</head><body><article>{body}</article></body></html>", URL)
+    assert article.headline == "Taylor Swift is allowed to play her music at the AMAs after all"

@@ -15,15 +15,16 @@ import lxml.html
 from lxml import etree
 
 from worker.config import Selectors, Source
-from worker.errors import ExtractionError
 from worker import css
-from worker.extract.authors import to_authors
+from worker.errors import ExtractionError
 from worker.extract.body import generic_body, selected_body
 from worker.extract.clean import clean_body, paragraphs, serialize
 from worker.extract.document import collapse, parse
 from worker.extract.image import lead_image
 from worker.extract.metadata import Metadata, extract_metadata
+from worker.extract.postfilter import filter_blocks
 from worker.extract.repeats import drop_repeats
+from worker.extract.republished import Original, find_original
 from worker.schema import Article, SourceRef, make_article, render_attribution
 
 __all__ = ["extract_article", "ExtractionError"]
@@ -42,15 +43,22 @@ def _host(url: str) -> str:
     return host.removeprefix("www.") or "unknown"
 
 
-def _source_fields(source: Source | None, meta: Metadata, url: str) -> dict:
+def _source_fields(source: Source | None, meta: Metadata, url: str, original: Original | None) -> dict:
+    """Who we got the page from (source) and whom the attribution credits: the page's own partner, or
+    the original publisher a republished page names ("From The Epoch Times" at its foot).
+
+    A canonical link to another host alone changes the article's URL, not the credit: sites often
+    serve under one host and declare another.
+    """
+    credited = original.name if original is not None and original.name else None
     if source is not None:
         return {
             "source": SourceRef(id=source.id, name=source.name),
-            "attribution": render_attribution(source.attribution, source.name),
+            "attribution": render_attribution(source.attribution, credited or source.name),
             "rights": source.rights,
         }
     name = meta.site_name or _host(url)
-    return {"source": SourceRef(id=_slug(name), name=name), "attribution": render_attribution(None, name)}
+    return {"source": SourceRef(id=_slug(name), name=name), "attribution": render_attribution(None, credited or name)}
 
 
 def extract_article(html: str | bytes, url: str, source: Source | None = None) -> Article:
@@ -75,21 +83,24 @@ def extract_article(html: str | bytes, url: str, source: Source | None = None) -
 
     body = selected_body(root, selectors, leave_out) if selectors.body else None
     if body is None:
-        body = generic_body(root, url)
+        body = generic_body(root, url, leave_out)
     if body is None:
-        raise ExtractionError("no article body found on the page")
+        raise ExtractionError("no article found: no block of article text on the page (body)")
     wrapper = clean_body(body, base)
+    filter_blocks(wrapper)
+    original = find_original(wrapper, url, meta.canonical_url, meta.site_name)  # before the line is dropped
     drop_repeats(wrapper, meta, image, figure)
     body_html = serialize(wrapper)
     body_text = "\n\n".join(paragraphs(clean_body_fragment(body_html)))
     if not body_text:
-        raise ExtractionError("the article body is empty after removing boilerplate")
+        raise ExtractionError("no article found: the body is empty after removing boilerplate")
 
+    canonical = (original.url if original is not None and original.url else None) or meta.canonical_url or url
     return make_article(
-        url=meta.canonical_url or url,
+        url=canonical,
         headline=meta.headline,
         description=meta.description,
-        authors=to_authors(meta.authors),
+        authors=meta.author_details,
         published=meta.published,
         updated=meta.updated,
         section=meta.section,
@@ -99,7 +110,7 @@ def extract_article(html: str | bytes, url: str, source: Source | None = None) -
         body_html=body_html,
         body_text=body_text,
         fetched_at=datetime.now(timezone.utc),
-        **_source_fields(source, meta, meta.canonical_url or url),
+        **_source_fields(source, meta, canonical, original),
     )
 
 

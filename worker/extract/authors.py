@@ -1,61 +1,161 @@
-"""Author names from bylines: "By A and B", "A, B & C", JSON-LD Person objects, meta author tags."""
+"""Author names from bylines: "By A and B", "A, B & C", JSON-LD Person objects, meta author tags.
+
+A byline mixes names with things that are not authors: a role ("Staff Writer"), the outlet the writer
+works for ("Troy L. Smith, Cleveland.com", "Tom Davies Associated Press"), a handle, a CMS account
+("admin"). Those are taken off the name; an organisation that *is* the author (an agency, a desk, the
+site itself) is kept and marked with role="organization" so outlets can render it differently.
+"""
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterable
 
 from worker.extract.document import collapse
 from worker.schema import Author
 
-_BY_PREFIX = re.compile(r"^\s*(?:written\s+)?by\s*[:\-–—]?\s+", re.IGNORECASE)
-_SEPARATORS = re.compile(r"\s*(?:,|;|&|\band\b)\s*", re.IGNORECASE)
-# A byline often ends with its own dateline or role after a separator ("By A | Sept 22"); cut at digits
-_TRAILING_DATE = re.compile(
-    r"\s*(?:[|•·]|\b(?:updated|published|posted)\b|"
-    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d|\d).*$",
+ORGANIZATION = "organization"
+
+_BY_PREFIX = re.compile(
+    r"^\s*(?:(?:written|posted|reported|photos?|story)\s+by\b|by\b|von\b|por\b|par\b|door\b)\s*[:\-–—]?\s*",
     re.IGNORECASE,
 )
-_NOT_A_NAME = re.compile(r"https?://|@|\bstaff\b$|^\W*$", re.IGNORECASE)
+_LABEL_PREFIX = re.compile(r"^\s*(?:author|autor|auteur|text|texto|texte|текст|автор|words)\s*:\s*", re.IGNORECASE)
+# conjunctions in several languages; "y"/"e" only in lower case, so initials ("Sarah E. Needleman") survive
+_SEPARATORS = re.compile(r"\s*(?:,|;|&|\b(?i:and|und|et|и)\b|\b[ye]\b)\s*")
+# A byline often ends with its own dateline after a separator ("By A | Sept 22"); cut there
+_TRAILING_DATE = re.compile(
+    r"\s*(?:[|•·／/]|\b(?:updated|published|posted|on)\b|"
+    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d|"
+    r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b|(?<!\w)\d).*$",
+    re.IGNORECASE,
+)
+_HANDLES = re.compile(r"@\w+|\S+@\S+\.\w+|https?://\S+")
+# Job titles that follow a name in a byline; removed from the name, kept as the author's role
+_ROLE = re.compile(
+    r"\s*,?\s*\b((?:(?:senior|chief|staff|contributing|special|deputy|associate|managing|executive|political|"
+    r"business|sports?|news|technology|tech|science|health|foreign|national|investigative|opinion|guest)\s+)*"
+    r"(?:writer|reporter|editor|correspondent|columnist|contributor|journalist|producer|photographer|"
+    r"analyst|critic|intern|editor-in-chief))\b.*$",
+    re.IGNORECASE,
+)
+# CMS accounts and form labels that are not anybody's name
+_NOT_A_NAME = re.compile(
+    r"https?://|@|^\W*$|^(?:\w*admin\w*|administrator|webmaster|editor|staff|guest|гость|anonymous|unknown|"
+    r"name\b.*|nama\b.*|comments?|share|follow|biography|view .*)$",
+    re.IGNORECASE,
+)
+# Agencies and newsroom words: a byline part that is one of these names an organisation, not a person
+_AGENCIES = (
+    "associated press", "the associated press", "ap", "reuters", "afp", "agence france-presse", "upi",
+    "bloomberg", "bloomberg news", "dpa", "efe", "ansa", "xinhua", "tass", "pti", "ians", "cnn wire",
+    "press association", "pa", "canadian press", "the canadian press", "kyodo", "yonhap", "aap",
+)
+_ORG_WORDS = re.compile(
+    r"\b(?:staff|news|desk|wire|wires|services?|sport|sports|press|media|magazine|team|times|post|journal|"
+    r"herald|tribune|daily|weekly|international|network|agency|group|inc|ltd|llc|gmbh|"
+    r"editorial|newsroom|bureau)\b|\.(?:com|org|net|co|uk|in|ru|de)\b|事務所|会社",
+    re.IGNORECASE,
+)
+_AGENCY_SUFFIX = re.compile(r"^(.+?)\s+(" + "|".join(re.escape(a) for a in _AGENCIES if " " in a) + r")$", re.IGNORECASE)
+
+
+def is_organization(name: str, site_name: str | None = None) -> bool:
+    """True for an agency, a desk or an outlet ("Reuters", "Telegraph Sport", "IGN Staff", the site)."""
+    key = collapse(name).casefold().strip(" .")
+    if key in _AGENCIES or (site_name and key.replace("-", " ") == collapse(site_name).casefold().replace("-", " ")):
+        return True
+    return bool(_ORG_WORDS.search(key))
+
+
+def _clean_part(part: str) -> tuple[str, str | None]:
+    """(name, role) from one byline part."""
+    name = _LABEL_PREFIX.sub("", _BY_PREFIX.sub("", part)).strip(" .:-–—|")
+    role_match = _ROLE.search(name)
+    role = None
+    # a role needs a whole name before it: "Cleo Columnist" may be somebody's name
+    if role_match and len(name[: role_match.start()].split()) >= 2:
+        role = role_match.group(1)
+        name = name[: role_match.start()].strip(" ,.-–—")
+    head, dot, tail = name.partition(". ")
+    if dot and is_organization(tail) and len(head.split()) >= 2:
+        name, role = head, role or tail  # "Finian Cunningham. Sputnik International"
+    agency = _AGENCY_SUFFIX.match(name)
+    if agency and len(agency.group(1).split()) >= 2:
+        name, role = agency.group(1), role or agency.group(2)  # "Tom Davies Associated Press"
+    return name, role
+
+
+def byline_authors(byline: str | None) -> list[Author]:
+    """Authors in a byline, without "By ", roles, handles and the outlet a writer is affiliated with."""
+    text = _HANDLES.sub(" ", html.unescape(collapse(byline)))
+    text = collapse(_LABEL_PREFIX.sub("", _BY_PREFIX.sub("", collapse(text))))
+    if not text:
+        return []
+    text = _TRAILING_DATE.sub("", text)
+    parts = [p for p in _SEPARATORS.split(text) if p.strip()]
+    authors: list[Author] = []
+    for index, part in enumerate(parts):
+        name, role = _clean_part(part)
+        if not name or _NOT_A_NAME.search(name) or len(name) > 80 or len(name.split()) > 6:
+            continue
+        affiliation = (
+            index > 0 and authors and authors[-1].role != ORGANIZATION and "," in text
+            and (is_organization(name) or len(name.split()) == 1)
+        )
+        if index > 0 and authors and authors[-1].role == ORGANIZATION and len(name.split()) == 1:
+            continue  # "Reuters, Washington": the agency's dateline city
+        if affiliation:
+            # "Troy L. Smith, Cleveland.com", "Victor Tangermann, Futurism": the writer's outlet, not a co-author
+            authors[-1].role = authors[-1].role or name
+            continue
+        authors.append(Author(name=name, role=ORGANIZATION if name.casefold() in _AGENCIES else role))
+    return authors
 
 
 def split_byline(byline: str | None) -> list[str]:
     """Names in a byline, without "By " and split on "and", commas, "&" and the like."""
-    text = collapse(byline)
-    if not text:
-        return []
-    text = _BY_PREFIX.sub("", text)
-    text = _TRAILING_DATE.sub("", text)
-    names = []
-    for part in _SEPARATORS.split(text):
-        name = _BY_PREFIX.sub("", part).strip(" .:-–—")
-        if name and not _NOT_A_NAME.search(name) and len(name) <= 80 and len(name.split()) <= 6:
-            names.append(name)
-    return names
+    return [a.name for a in byline_authors(byline)]
 
 
-def names_from_jsonld(value: object) -> list[str]:
-    """Names from a JSON-LD author value: a string, a Person/Organization object, or a list of either."""
+def jsonld_authors(value: object) -> list[Author]:
+    """Authors from a JSON-LD author value: a string, a Person/Organization object, or a list of either."""
     items = value if isinstance(value, list) else [value]
-    names: list[str] = []
+    authors: list[Author] = []
     for item in items:
         if isinstance(item, str):
-            names.extend(split_byline(item))
+            authors.extend(byline_authors(item))
         elif isinstance(item, dict):
             name = item.get("name")
             if isinstance(name, list):
                 name = name[0] if name else None
-            if isinstance(name, str):
-                names.extend(split_byline(name))
-    return names
+            if not isinstance(name, str):
+                continue
+            kind = item.get("@type") or item.get("type") or ""
+            kind = " ".join(kind) if isinstance(kind, list) else str(kind)
+            found = byline_authors(name)
+            if "organization" in kind.lower():
+                found = [Author(name=a.name, role=ORGANIZATION) for a in found]
+            url = item.get("url") if isinstance(item.get("url"), str) else None
+            authors.extend(a.model_copy(update={"url": a.url or url}) for a in found)
+    return authors
 
 
-def to_authors(names: Iterable[str]) -> list[Author]:
-    """Author objects, case-insensitively de-duplicated, in the order first seen."""
+def names_from_jsonld(value: object) -> list[str]:
+    return [a.name for a in jsonld_authors(value)]
+
+
+def to_authors(names: Iterable[str | Author], site_name: str | None = None) -> list[Author]:
+    """Author objects, case-insensitively de-duplicated, in the order first seen; organisations marked."""
     seen: set[str] = set()
     authors = []
-    for name in names:
-        key = name.casefold()
-        if key not in seen:
-            seen.add(key)
-            authors.append(Author(name=name))
+    for item in names:
+        author = item if isinstance(item, Author) else Author(name=item)
+        key = author.name.casefold()
+        if key in seen:
+            continue
+        seen.add(key)
+        if author.role is None and is_organization(author.name, site_name):
+            author = author.model_copy(update={"role": ORGANIZATION})
+        authors.append(author)
     return authors

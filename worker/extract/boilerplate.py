@@ -7,6 +7,7 @@ because a page whose main wrapper happens to be called "post share-enabled" must
 """
 from __future__ import annotations
 
+import functools
 import re
 
 from lxml import etree
@@ -31,7 +32,7 @@ _LAYOUT_WORDS = frozenset("""
 sidebar rail widget modal popup overlay footer masthead toolbar pagination pager menu promo promoted
 sponsored sponsor login
 """.split())
-_COMPOUNDS = ("most-read", "most-popular", "more-stories", "author-info", "about-author", "sign-up",
+_COMPOUNDS = ("most-read", "most-popular", "more-stories", "also-read", "author-info", "about-author", "sign-up",
               "tag-list", "post-tags", "entry-tags", "article-tags")
 _ROLES = frozenset({"navigation", "banner", "contentinfo", "complementary", "search", "dialog", "alertdialog",
                     "menu", "menubar", "toolbar"})
@@ -53,13 +54,20 @@ def boilerplate_kind(element: etree._Element) -> str | None:
     names = " ".join(filter(None, (element.get("class"), element.get("id"))))
     if not names:
         return _LAYOUT if element.tag == "form" else None
+    kind = _kind_of_names(names)
+    return _LAYOUT if kind is None and element.tag == "form" else kind
+
+
+@functools.lru_cache(maxsize=4096)
+def _kind_of_names(names: str) -> str | None:
+    # cached: a page repeats the same few class strings on thousands of elements
     lowered = names.lower()
     if any(c in lowered for c in _COMPOUNDS):
         return _FURNITURE
     words = {w.lower() for w in _WORD_SPLIT.split(names) if w}
     if not words.isdisjoint(_FURNITURE_WORDS):
         return _FURNITURE
-    if not words.isdisjoint(_LAYOUT_WORDS) or element.tag == "form":
+    if not words.isdisjoint(_LAYOUT_WORDS):
         return _LAYOUT
     return None
 
@@ -95,33 +103,41 @@ def link_density(element: etree._Element) -> tuple[float, int]:
 
 
 def remove_boilerplate(root: etree._Element, keep: etree._Element | None = None, link_boxes: bool = True) -> None:
-    """Remove boilerplate from `root` in place. `keep` (the chosen body, say) and its ancestors stay."""
+    """Remove boilerplate from `root` in place. `keep` (the chosen body, say) and its ancestors stay.
+
+    body and html are never judged: their classes describe the page ("has-sidebar", "tag-news").
+    """
     protected = set(keep.iterancestors()) | {keep} if keep is not None else set()
     etree.strip_elements(root, *NON_CONTENT_TAGS, with_tail=False)
     total = max(len(" ".join(root.text_content().split())), 1)
     doomed: list[etree._Element] = []
-    for element in root.iter():
-        if not isinstance(element.tag, str) or element in protected or element is root:
+    # depth first by hand, so a doomed element's subtree is never visited (root.iter() would walk it
+    # and need an ancestor check per element; an XPath preselection measured slower still)
+    stack = list(reversed(root))
+    while stack:
+        element = stack.pop()
+        if not isinstance(element.tag, str):
             continue
-        if element.tag in ("body", "html"):
-            continue  # body classes describe the page ("has-sidebar", "tag-news"), not a region of it
-        if doomed and any(a is doomed[-1] for a in element.iterancestors()):
-            continue  # inside an element already marked
-        if (element.get("hidden") is not None or element.get("aria-hidden") == "true") and element.tag != "img":
-            if prose_length(element) < _PROSE_LENGTH:
-                doomed.append(element)
+        if (element.tag not in ("body", "html") and element not in protected
+                and _is_boilerplate(element, total, link_boxes)):
+            doomed.append(element)
             continue
-        kind = boilerplate_kind(element)
-        if kind == _LAYOUT:
-            if prose_length(element) < 2 * _PARAGRAPH_LENGTH:
-                doomed.append(element)
-        elif kind == _FURNITURE or (link_boxes and _is_link_box(element)):
-            length = len(" ".join(element.text_content().split()))
-            if length < 0.5 * total or length < _PROSE_LENGTH:
-                doomed.append(element)
+        stack.extend(reversed(element))
     for element in doomed:
         if element.getparent() is not None:
             element.drop_tree()
+
+
+def _is_boilerplate(element: etree._Element, total: int, link_boxes: bool) -> bool:
+    if (element.get("hidden") is not None or element.get("aria-hidden") == "true") and element.tag != "img":
+        return prose_length(element) < _PROSE_LENGTH
+    kind = boilerplate_kind(element)
+    if kind == _LAYOUT:
+        return prose_length(element) < 2 * _PARAGRAPH_LENGTH
+    if kind == _FURNITURE or (link_boxes and _is_link_box(element)):
+        length = len(" ".join(element.text_content().split()))
+        return length < 0.5 * total or length < _PROSE_LENGTH
+    return False
 
 
 def _is_link_box(element: etree._Element) -> bool:

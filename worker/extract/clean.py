@@ -6,7 +6,6 @@ sanitizer — drops only what must go, never paragraph boundaries.
 """
 from __future__ import annotations
 
-import copy
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
@@ -14,7 +13,7 @@ import nh3
 from lxml import etree
 
 from worker.extract.boilerplate import NON_CONTENT_TAGS
-from worker.extract.document import collapse
+from worker.extract.document import collapse, drop_tag, drop_tree
 from worker.extract.image import image_source
 
 ALLOWED_TAGS = frozenset({"p", "h2", "h3", "h4", "blockquote", "ul", "ol", "li", "a", "strong", "em",
@@ -61,7 +60,7 @@ def _normalize(root: etree._Element, base: str) -> None:
         elif tag == "img":
             src = image_source(element, base)
             if src is None:
-                element.drop_tree()
+                drop_tree(element)
                 continue
             alt = element.get("alt")
             element.attrib.clear()
@@ -77,9 +76,9 @@ def _normalize(root: etree._Element, base: str) -> None:
             element.tag = "p"
             element.attrib.clear()
         elif element.getparent() is not None:
-            element.drop_tag()
+            drop_tag(element)
     for hr in list(root.iter("hr")):
-        hr.drop_tree()
+        drop_tree(hr)
 
 
 def sanitize(html: str) -> str:
@@ -144,18 +143,27 @@ def _is_empty(element: etree._Element) -> bool:
 
 
 def block_text(element: etree._Element) -> str:
-    clone = copy.deepcopy(element)
-    for br in clone.iter("br"):
-        br.tail = " " + (br.tail or "")
-    clone.tail = None
-    return collapse(clone.text_content())
+    """The block's text, a <br> counting as a space (text_content() would glue the lines together)."""
+    parts: list[str] = []
+    for event, node in etree.iterwalk(element, events=("start", "end")):
+        if event == "start":
+            parts.append(" " if node.tag == "br" else (node.text or ""))
+        elif node is not element:
+            parts.append(node.tail or "")
+    return collapse("".join(parts))
 
 
 def paragraphs(wrapper: etree._Element) -> list[str]:
-    """One string per text block: leaf blocks as they are, loose text around nested blocks on its own."""
+    """One string per text block: leaf blocks as they are, loose text around nested blocks on its own.
+
+    Figures (image and caption) are left out: body_text is the article's prose, and captions read as
+    stray sentences in it (the benchmark's reference texts leave them out too). body_html keeps them.
+    """
     out: list[str] = []
 
     def walk(element: etree._Element) -> None:
+        if element.tag == "figure":
+            return
         if not any(isinstance(c.tag, str) and c.tag in BLOCK_TAGS for c in element.iterdescendants()):
             text = block_text(element)
             if text:
@@ -182,8 +190,12 @@ def paragraphs(wrapper: etree._Element) -> list[str]:
 
 
 def clean_body(body: etree._Element, base: str) -> etree._Element:
-    """The body as a <div> whose children are allowlisted blocks; URLs absolute; nothing executable."""
-    working = copy.deepcopy(body)
+    """The body as a <div> whose children are allowlisted blocks; URLs absolute; nothing executable.
+
+    `body` is consumed (changed in place): the body layers hand over elements nobody else reads, so
+    there is no copy to pay for.
+    """
+    working = body
     working.tail = None
     _normalize(working, base)
     inner = (working.text or "") + "".join(

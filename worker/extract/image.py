@@ -108,6 +108,18 @@ def _leading_figure(root: etree._Element) -> etree._Element | None:
     return None
 
 
+def lead_image_declared(base: str, declared: dict[str, Any]) -> tuple[Image | None, None]:
+    """The image the page declares in its metadata, when no figure on the page shows it."""
+    url = urljoin(base, declared["url"]) if declared.get("url") else None
+    if not url or urlsplit(url).scheme not in ("http", "https"):
+        return None, None
+    caption, credit = split_credit(declared.get("caption") or "")
+    return Image(
+        url=url, caption=caption, credit=clean_credit(declared.get("credit")) or credit,
+        alt=declared.get("alt"), width=declared.get("width"), height=declared.get("height"),
+    ), None
+
+
 def lead_image(
     root: etree._Element, base: str, declared: dict[str, Any] | None, selectors: Selectors | None = None
 ) -> tuple[Image | None, etree._Element | None]:
@@ -117,18 +129,16 @@ def lead_image(
     declared = declared or {}
     declared_url = urljoin(base, declared["url"]) if declared.get("url") else None
     if container is None:
-        if not declared_url or urlsplit(declared_url).scheme not in ("http", "https"):
-            return None, None
-        caption, credit = split_credit(declared.get("caption") or "")
-        return Image(
-            url=declared_url, caption=caption, credit=clean_credit(declared.get("credit")) or credit,
-            width=declared.get("width"), height=declared.get("height"),
-        ), None
+        return lead_image_declared(base, declared)
 
     img = container if container.tag == "img" else container.find(".//img")
-    url = image_source(img, base) if img is not None else None
-    if url is None:
-        return lead_image(root, base, declared, None) if selectors.lead_image else (None, None)
+    figure_url = image_source(img, base) if img is not None else None
+    if figure_url is None:
+        return lead_image(root, base, declared, None) if selectors.lead_image else lead_image_declared(base, declared)
+    # The declared image (og:image / JSON-LD) is the publisher's chosen full-size rendition of the lead
+    # picture; the figure's own src is often a small responsive one. A configured selector means the
+    # figure's own picture is wanted.
+    url = figure_url if selectors.lead_image or not declared_url else declared_url
     figure = container
     if container.tag == "img":
         parent = container.getparent()
@@ -147,10 +157,11 @@ def lead_image(
     caption, trailing_credit = split_credit(caption_text)
     credit = clean_credit(text_of(credit_el)) if credit_el is not None else trailing_credit
     same_as_declared = declared_url == url
-    width = _int_attr(img, "width") or (declared.get("width") if same_as_declared else None)
-    height = _int_attr(img, "height") or (declared.get("height") if same_as_declared else None)
+    own_size = url == figure_url
+    width = (_int_attr(img, "width") if own_size else None) or (declared.get("width") if same_as_declared else None)
+    height = (_int_attr(img, "height") if own_size else None) or (declared.get("height") if same_as_declared else None)
     if same_as_declared:
         caption = caption or split_credit(declared.get("caption") or "")[0]
         credit = credit or clean_credit(declared.get("credit"))
-    alt = collapse(img.get("alt")) or None
+    alt = collapse(img.get("alt")) or declared.get("alt") or None
     return Image(url=url, caption=caption, credit=credit, alt=alt, width=width, height=height), figure

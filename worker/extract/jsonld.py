@@ -6,6 +6,7 @@ tolerated here so the metadata layer can treat JSON-LD as one clean dictionary.
 """
 from __future__ import annotations
 
+import html
 import json
 import re
 from typing import Any
@@ -15,13 +16,15 @@ from lxml import etree
 _ARTICLE_TYPES = {
     "article", "newsarticle", "reportagenewsarticle", "analysisnewsarticle", "opinionnewsarticle",
     "backgroundnewsarticle", "reviewnewsarticle", "askpublicnewsarticle", "blogposting",
-    "liveblogposting", "report", "scholarlyarticle", "techarticle", "socialmediaposting",
+    "liveblogposting", "report", "scholarlyarticle", "techarticle", "socialmediaposting", "claimreview",
 }
 _JSONLD_SCRIPTS = etree.XPath(
     "//script[translate(@type, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')='application/ld+json']"
 )
 _COMMENT_WRAPPER = re.compile(r"^\s*(?:<!--|/\*\s*<!\[CDATA\[\s*\*/|<!\[CDATA\[)|(?:-->|/\*\s*\]\]>\s*\*/|\]\]>)\s*$")
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
+# 'single-quoted' values, another hand-written JSON-LD habit
+_SINGLE_QUOTED = re.compile(r"(:\s*)'((?:[^'\\]|\\.)*)'(\s*[,}\]])")
 
 
 def _load(text: str) -> Any:
@@ -30,8 +33,9 @@ def _load(text: str) -> Any:
         return json.loads(text, strict=False)
     except ValueError:
         # hand-written JSON-LD often has trailing commas; one repair attempt, then give up on the block
+        repaired = _SINGLE_QUOTED.sub(lambda m: m.group(1) + json.dumps(m.group(2)) + m.group(3), text)
         try:
-            return json.loads(_TRAILING_COMMA.sub(r"\1", text), strict=False)
+            return json.loads(_TRAILING_COMMA.sub(r"\1", repaired), strict=False)
         except ValueError:
             return None
 
@@ -88,16 +92,18 @@ class JsonLd:
             value = next((v for v in value if isinstance(v, str)), None)
         if isinstance(value, dict):
             value = value.get("name") or value.get("@value")
-        return value.strip() if isinstance(value, str) and value.strip() else None
+        # CMSs often HTML-escape JSON-LD strings ("&#8211;", "&nbsp;"): a reader sees the characters
+        value = html.unescape(value).replace("\xa0", " ").strip() if isinstance(value, str) else None
+        return value or None
 
     def publisher_name(self) -> str | None:
         publisher = self.get("publisher")
         if isinstance(publisher, list):
             publisher = publisher[0] if publisher else None
         publisher = self.resolve(publisher)
-        if isinstance(publisher, dict) and isinstance(publisher.get("name"), str):
-            return publisher["name"].strip() or None
-        return publisher.strip() if isinstance(publisher, str) and publisher.strip() else None
+        if isinstance(publisher, dict):
+            publisher = publisher.get("name")
+        return html.unescape(publisher).strip() or None if isinstance(publisher, str) else None
 
     def image(self) -> dict[str, Any] | None:
         """The article's image as {url, width, height, caption, credit}; the first when there are several."""

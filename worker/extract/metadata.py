@@ -15,10 +15,12 @@ from lxml import etree
 
 from worker.config import Selectors
 from worker import css
-from worker.extract.authors import names_from_jsonld, split_byline
-from worker.extract.dates import first_date
+from worker.extract.authors import ORGANIZATION, byline_authors, jsonld_authors, to_authors
 from worker.extract.document import class_tokens, collapse, text_of
+from worker.extract.headline import choose_headline, strip_site_suffix
 from worker.extract.jsonld import JsonLd, pixel_size
+from worker.extract.pagedates import find_dates
+from worker.schema import Author
 
 _META = etree.XPath("//meta[@content]")
 _CANONICAL = etree.XPath("//link[@href][contains(concat(' ', translate(@rel, 'CANONICAL', 'canonical'), ' '), ' canonical ')]")
@@ -26,12 +28,10 @@ _SCOPE = etree.XPath("(//article | //main | //*[@role='main'] | //*[@itemprop='a
 _BYLINE_CANDIDATES = etree.XPath(
     "//*[@rel='author' or contains(@itemprop, 'author') or contains(@class, 'byline') or contains(@class, 'author')]"
 )
-_TIMES = etree.XPath("//time")
-_UPDATED_TEXT = etree.XPath("//*[contains(@class, 'updated') or contains(@class, 'modified')]")
-# " | The Epoch Times", " - Site", " — Site": the page title's site suffix
-_TITLE_SEPARATORS = (" | ", " – ", " — ", " - ", " :: ", " · ", " » ")
 # class words that mark an element about an author (bio boxes, avatars) rather than the byline itself
-_NOT_BYLINE = re.compile(r"bio|thumb|avatar|image|photo|img|about|box|social|more|follow")
+_NOT_BYLINE = re.compile(r"bio|thumb|avatar|image|photo|img|about|box|social|more|follow|comment|form|flyout")
+# declared images that are the site's emblem, not the article's picture
+_NOT_LEAD_IMAGE = re.compile(r"blavatar|gravatar|/avatar|logo|favicon|placeholder|default[-_]?(?:image|share|og)", re.I)
 
 
 @dataclass
@@ -39,6 +39,7 @@ class Metadata:
     headline: str = ""
     description: str | None = None
     authors: list[str] = field(default_factory=list)
+    author_details: list[Author] = field(default_factory=list)
     published: datetime | None = None
     updated: datetime | None = None
     section: str | None = None
@@ -60,25 +61,6 @@ def meta_tags(root: etree._Element) -> dict[str, list[str]]:
         if key and content:
             found.setdefault(key.strip().lower(), []).append(content)
     return found
-
-
-def strip_site_suffix(title: str, site_name: str | None) -> str:
-    """The headline without " | Site" style suffixes (or prefixes) that page titles carry."""
-    title = collapse(title)
-    if site_name:
-        site = site_name.casefold()
-        for sep in _TITLE_SEPARATORS:
-            head, _, tail = title.rpartition(sep)
-            if head and tail.casefold() == site:
-                return head.strip()
-            first, _, rest = title.partition(sep)
-            if rest and first.casefold() == site:
-                return rest.strip()
-    # " | " is almost never part of a real headline; hyphens and dashes are, so they need the site name
-    head, _, tail = title.rpartition(" | ")
-    if head and len(head) >= len(tail):
-        return head.strip()
-    return title
 
 
 def _absolute_http(href: str | None, base: str) -> str | None:
@@ -104,41 +86,60 @@ def _tags(value: Any) -> list[str]:
     return [t for t in tags if t and not (t.casefold() in seen or seen.add(t.casefold()))]
 
 
+def spaced_text(element: etree._Element | None) -> str:
+    """Text with a space between elements: "Meg James" + "Staff Writer" must not run together."""
+    return collapse(" ".join(element.itertext())) if element is not None else ""
+
+
 def _visible_byline(root: etree._Element, selector: str | None) -> str:
     chosen = css.select_one(root, selector)
     if chosen is not None:
-        return text_of(chosen)
+        return spaced_text(chosen)
     for element in _BYLINE_CANDIDATES(root):
-        if element.tag in ("meta", "link", "img", "script"):
+        if element.tag in ("meta", "link", "img", "script", "body", "html"):
             continue
         if _NOT_BYLINE.search(class_tokens(element)):
             continue
-        text = text_of(element)
-        if 2 <= len(text) <= 200:
+        text = spaced_text(element)
+        if 2 <= len(text) <= 200 and byline_authors(text):
             return text
     return ""
 
 
-def _visible_dates(root: etree._Element, selector: str | None) -> tuple[list[str], list[str], list[str]]:
-    """(published candidates, updated candidates, dateline texts seen on the page)."""
-    published: list[str] = []
-    updated: list[str] = []
-    texts: list[str] = []
-    chosen = css.select_one(root, selector)
-    if chosen is not None:
-        published += [chosen.get("datetime") or chosen.get("content") or "", text_of(chosen)]
-        texts.append(text_of(chosen))
-    for time in _TIMES(root):
-        value = time.get("datetime") or ""
-        is_update = re.search(r"updat|modif", class_tokens(time) + " " + (time.get("itemprop") or "").lower())
-        (updated if is_update else published).append(value)
-        texts.append(text_of(time))
-    for element in _UPDATED_TEXT(root):
-        text = text_of(element)
-        if len(text) <= 80:
-            updated.append(element.get("datetime") or text)
-            texts.append(text)
-    return published, updated, [t for t in texts if t]
+def _choose_authors(selected: list[Author], declared: list[Author], meta_named: list[Author],
+                    visible: list[Author], site_name: str | None) -> list[Author]:
+    """Configured byline > JSON-LD > meta author > visible byline, except that a visible byline naming
+    people wins over declared organisations ("AppleInsider") and over a declared list it extends."""
+    if selected:
+        return selected
+    declared = to_authors(declared or meta_named, site_name)
+    people = [a for a in visible if a.role != ORGANIZATION]
+    if declared and people:
+        declared_keys = {a.name.casefold() for a in declared}
+        visible_keys = {a.name.casefold() for a in visible}
+        if all(a.role == ORGANIZATION for a in declared) or declared_keys < visible_keys:
+            return visible
+    return declared or visible
+
+
+def _declared_image(ld: JsonLd, one) -> dict[str, Any] | None:  # noqa: ANN001
+    """og:image (the picture the publisher chose to represent the article), else the JSON-LD image;
+    site logos and avatars are not article pictures."""
+    og_image = one("og:image", "og:image:url", "og:image:secure_url", "twitter:image", "twitter:image:src")
+    ld_image = ld.image()
+    candidates = []
+    if og_image:
+        candidates.append({"url": og_image, "width": pixel_size(one("og:image:width")),
+                           "height": pixel_size(one("og:image:height")), "alt": one("og:image:alt", "twitter:image:alt")})
+    if ld_image:
+        candidates.append(ld_image)
+    for candidate in candidates:
+        if not _NOT_LEAD_IMAGE.search(candidate["url"]):
+            if ld_image and candidate is not ld_image:
+                for key in ("caption", "credit"):
+                    candidate.setdefault(key, ld_image.get(key))
+            return candidate
+    return None
 
 
 def extract_metadata(root: etree._Element, url: str, selectors: Selectors | None = None) -> Metadata:
@@ -150,37 +151,25 @@ def extract_metadata(root: etree._Element, url: str, selectors: Selectors | None
     scope_root = scope[0] if scope else root
 
     site_name = _first(ld.publisher_name(), one("og:site_name", "application-name"))
-    h1 = scope_root.find(".//h1") if scope_root is not root else None
-    if h1 is None:
-        h1 = root.find(".//h1")
-    title_el = root.find(".//title")
-    headline = _first(
-        text_of(css.select_one(root, selectors.headline)),
-        ld.text("headline"), ld.text("name") if ld.article else None,
-        one("og:title", "twitter:title"), text_of(h1), text_of(title_el),
+    headline = choose_headline(
+        root, scope_root, site_name,
+        selected=text_of(css.select_one(root, selectors.headline)),
+        declared=[ld.text("headline"), ld.text("name") if ld.article else None,
+                  one("og:title"), one("twitter:title"), one("sailthru.title")],
     )
 
     byline = _visible_byline(root, selectors.byline)
-    selected_byline = split_byline(byline) if selectors.byline else []
-    meta_author = [a for a in meta.get("author", []) + meta.get("article:author", []) if "://" not in a]
-    authors = (
-        selected_byline
-        or names_from_jsonld(ld.get("author"))
-        or [n for a in meta_author for n in split_byline(a)]
-        or split_byline(byline)
-    )
+    meta_author = [a for a in meta.get("author", []) + meta.get("article:author", []) + meta.get("byl", [])
+                   if "://" not in a]
+    author_details = to_authors(_choose_authors(
+        byline_authors(byline) if selectors.byline else [],
+        jsonld_authors(ld.get("author")),
+        [a for value in meta_author for a in byline_authors(value)],
+        byline_authors(byline),
+        site_name,
+    ), site_name)
 
-    visible_published, visible_updated, datelines = _visible_dates(root, selectors.date)
-    selected_date = visible_published[:2] if selectors.date else []
-    published = first_date(
-        *selected_date, ld.text("datePublished"), ld.text("dateCreated"),
-        one("article:published_time", "og:published_time", "datepublished", "pubdate", "date", "dc.date"),
-        *visible_published,
-    )
-    updated = first_date(
-        ld.text("dateModified"), one("article:modified_time", "og:updated_time", "datemodified", "last-modified"),
-        *visible_updated,
-    )
+    published, updated, datelines = find_dates(root, scope_root, url, ld, meta, selectors.date)
 
     canonical = _CANONICAL(root)
     canonical_url = _absolute_http(canonical[0].get("href") if canonical else None, url) or _absolute_http(
@@ -188,14 +177,11 @@ def extract_metadata(root: etree._Element, url: str, selectors: Selectors | None
     )
     html_lang = root.get("lang") or root.get("{http://www.w3.org/XML/1998/namespace}lang")
     language = _first(html_lang, ld.text("inLanguage"), one("content-language", "og:locale"))
-
-    og_image = one("og:image", "og:image:url", "og:image:secure_url", "twitter:image")
-    declared_image = ld.image() or ({"url": og_image, "width": pixel_size(one("og:image:width")),
-                                     "height": pixel_size(one("og:image:height"))} if og_image else None)
     return Metadata(
-        headline=strip_site_suffix(headline, site_name) if headline else "",
+        headline=headline,
         description=_first(ld.text("description"), one("og:description", "description", "twitter:description")),
-        authors=authors,
+        authors=[a.name for a in author_details],
+        author_details=author_details,
         published=published,
         updated=updated,
         section=_first(
@@ -205,7 +191,7 @@ def extract_metadata(root: etree._Element, url: str, selectors: Selectors | None
         language=language.replace("_", "-") if language else None,
         canonical_url=canonical_url,
         site_name=site_name,
-        image=declared_image,
+        image=_declared_image(ld, one),
         byline_text=byline,
         dateline_texts=datelines,
     )

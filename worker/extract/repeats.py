@@ -11,6 +11,7 @@ from lxml import etree
 from worker.extract.dates import parse_date
 from worker.extract.document import collapse
 from worker.extract.metadata import Metadata
+from worker.extract.republished import drop_attribution
 from worker.schema import Image
 
 _BY = re.compile(r"^(?:written\s+)?by\b", re.IGNORECASE)
@@ -29,7 +30,7 @@ def _is_byline(text: str, meta: Metadata) -> bool:
         return False
     if meta.byline_text and _key(text) == _key(meta.byline_text):
         return True
-    names = [a.casefold() for a in meta.authors]
+    names = [str(a).casefold() for a in meta.authors]
     mentions = bool(names) and all(n in text.casefold() for n in names)
     return (bool(_BY.match(text)) and (mentions or words <= 6)) or (mentions and words <= 3 * len(names) + 3)
 
@@ -54,7 +55,9 @@ def _figure_texts(image: Image | None, figure: etree._Element | None) -> list[st
 def drop_repeats(
     wrapper: etree._Element, meta: Metadata, image: Image | None, figure: etree._Element | None
 ) -> None:
-    """Remove, in place, body blocks that repeat the headline, byline, dateline or lead image."""
+    """Remove, in place, body blocks that repeat the headline, byline, dateline or lead image, and a
+    closing "From X" / "Originally published by X" line (the attribution is rendered by the outlet)."""
+    drop_attribution(wrapper)
     headline = _key(meta.headline)
     figure_texts = {_key(t) for t in _figure_texts(image, figure)} - {""}
     in_header_zone = True

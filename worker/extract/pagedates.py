@@ -1,0 +1,103 @@
+"""Published and updated dates of a page, from every place a page states them, in priority order.
+
+Machine-readable values come first (configured selector, JSON-LD, meta tags, microdata, <time> in the
+article), then what the reader sees (datelines in the article header), then the URL (/2017/09/22/),
+then htmldate as a last resort. Visible datelines also serve a second purpose: they show the page's
+own wall-clock time, which reveals its timezone when the machine value was declared in UTC.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+import lxml.html
+from lxml import etree
+
+from worker import css
+from worker.extract.dates import fallback_date, first_date, localize, parse_local, url_date, wall_clock
+from worker.extract.document import class_tokens, collapse, text_of
+from worker.extract.jsonld import JsonLd
+
+PUBLISHED_META = (
+    "article:published_time", "article:published", "article.published", "og:article:published_time",
+    "og:published_time", "datepublished", "pubdate", "publishdate", "publish-date", "published_at",
+    "pub_date", "dc.date.issued", "dcterms.created", "dc.date", "date", "sailthru.date", "parsely-pub-date",
+    "article_date_original", "datecreated", "article.created",
+)
+UPDATED_META = (
+    "article:modified_time", "article:modified", "article.updated", "og:article:modified_time", "og:updated_time",
+    "datemodified", "last-modified", "updated-date", "dc.date.modified", "article_date_updated",
+)
+_TIMES = etree.XPath(".//time")
+_ITEMPROP = etree.XPath(".//*[@itemprop='datePublished' or @itemprop='dateCreated']")
+_ITEMPROP_UPDATED = etree.XPath(".//*[@itemprop='dateModified' or @itemprop='dateUpdated']")
+_DATELINE_CLASS = re.compile(r"date|time|publish|posted|byline|dateline|meta|stamp")
+_UPDATE_WORDS = re.compile(r"updat|modif")
+_NOT_DATELINE = re.compile(r"comment|related|recommend|promo|sidebar|footer|widget|card|teaser|list|nav")
+_MAX_DATELINE = 120
+
+
+def _value(element: etree._Element) -> str:
+    return element.get("datetime") or element.get("content") or text_of(element)
+
+
+def _in_noise(element: etree._Element) -> bool:
+    """Inside comments, rails of other stories, footers: their dates are not this article's."""
+    return any(_NOT_DATELINE.search(class_tokens(a)) for a in element.iterancestors() if isinstance(a.tag, str))
+
+
+def visible_datelines(scope: etree._Element) -> tuple[list[str], list[str]]:
+    """(published, updated) texts of short dateline-like elements in the article, in page order."""
+    published: list[str] = []
+    updated: list[str] = []
+    for element in scope.iter():
+        if not isinstance(element.tag, str) or element.tag in ("script", "style", "meta", "body", "html"):
+            continue
+        tokens = class_tokens(element)
+        if element.tag != "time" and not _DATELINE_CLASS.search(tokens):
+            continue
+        text = collapse(" ".join(element.itertext()))
+        if not text or len(text) > _MAX_DATELINE or _in_noise(element):
+            continue
+        (updated if _UPDATE_WORDS.search(tokens) or re.match(r"\W*updated", text, re.I) else published).append(text)
+    return published, updated
+
+
+def find_dates(
+    root: etree._Element, scope: etree._Element, url: str, ld: JsonLd, meta: dict[str, list[str]],
+    selector: str | None = None,
+) -> tuple[datetime | None, datetime | None, list[str]]:
+    """(published, updated, dateline texts seen) with each date in the page's own offset."""
+    one = lambda keys: [meta[k][0] for k in keys if k in meta]  # noqa: E731
+    chosen = css.select_one(root, selector)
+    selected = [_value(chosen), text_of(chosen)] if chosen is not None else []
+    times = [t for t in _TIMES(scope) if not _in_noise(t)] or [t for t in _TIMES(root) if not _in_noise(t)]
+    time_published = [t.get("datetime") for t in times if t.get("datetime")
+                      and not _UPDATE_WORDS.search(class_tokens(t) + (t.get("itemprop") or "").lower())]
+    time_updated = [t.get("datetime") for t in times if t.get("datetime")
+                    and _UPDATE_WORDS.search(class_tokens(t) + (t.get("itemprop") or "").lower())]
+    itemprop = [_value(e) for e in _ITEMPROP(scope) if not _in_noise(e)]
+    seen_published, seen_updated = visible_datelines(scope)
+
+    published = first_date(
+        *selected, ld.text("datePublished"), ld.text("dateCreated"), *one(PUBLISHED_META), *itemprop,
+        *time_published, *seen_published,
+    ) or url_date(url)
+    if published is None:
+        published = fallback_date(lxml.html.tostring(root, encoding="unicode"))
+    updated = first_date(
+        ld.text("dateModified"), *one(UPDATED_META), *[_value(e) for e in _ITEMPROP_UPDATED(scope)],
+        *time_updated, *seen_updated,
+    )
+
+    # what the page shows as local time, and the offsets its machine dates carry, reveal its timezone
+    shown = [w for w in map(wall_clock, [*seen_published, *seen_updated, *[text_of(t) for t in times]]) if w]
+    zoneless = [w for w in map(wall_clock, one(PUBLISHED_META) + one(UPDATED_META)) if w and w.hour + w.minute]
+    offsets = [d.utcoffset() or timedelta(0) for d in
+               map(parse_local, [*one(PUBLISHED_META), *one(UPDATED_META), ld.text("dateModified"), *time_published])
+               if d is not None and d.tzinfo is not None]
+    if published is not None:
+        published = localize(published, shown + zoneless, offsets)
+    if updated is not None:
+        updated = localize(updated, shown + zoneless, offsets)
+    return published, updated, seen_published + seen_updated
