@@ -11,6 +11,7 @@ from worker.errors import (
     DomainNotAllowedError,
     EmptyPageError,
     FetchFailedError,
+    GoneError,
     HttpStatusError,
     NotHtmlError,
     OutletRejectedError,
@@ -85,7 +86,8 @@ def test_permanent_outlet_error_is_recorded_on_the_ledger(services: Services, ht
     [
         ("/doc.pdf", {"response_data": b"%PDF", "content_type": "application/pdf"}, NotHtmlError, "not_html"),
         ("/empty.html", {"response_data": b"  \n", "content_type": "text/html"}, EmptyPageError, "empty_page"),
-        ("/gone.html", {"response_data": b"gone", "status": 410, "content_type": "text/html"}, HttpStatusError, "http_status"),
+        ("/gone.html", {"response_data": b"gone", "status": 410, "content_type": "text/html"}, GoneError, "gone"),
+        ("/secret.html", {"response_data": b"no", "status": 403, "content_type": "text/html"}, HttpStatusError, "http_status"),
     ],
 )
 def test_bad_pages_fail_permanently_and_are_recorded(

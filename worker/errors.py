@@ -70,6 +70,12 @@ class HttpStatusError(PermanentError):
     code = "http_status"
 
 
+class GoneError(HttpStatusError):
+    """404 or 410: the page is not there. For a known article on re-check, the partner withdrew it."""
+
+    code = "gone"
+
+
 class FetchFailedError(TransientError):
     code = "fetch_failed"
 

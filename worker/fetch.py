@@ -31,6 +31,7 @@ from worker.errors import (
     EmptyPageError,
     FetchFailedError,
     HostBackedOffError,
+    GoneError,
     HttpStatusError,
     NotHtmlError,
     PrivateAddressError,
@@ -213,6 +214,8 @@ def _get(
             )
             if response.status_code == 304:
                 return Page(content_type="", body=b"", not_modified=True, **base)  # type: ignore[arg-type]
+            if response.status_code in (404, 410) and robots is not None:
+                raise GoneError(f"{current}: HTTP {response.status_code} from the partner (gone)")
             if response.status_code >= 400 and robots is not None:
                 raise HttpStatusError(f"{current}: HTTP {response.status_code} from the partner")
             content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()

@@ -1,7 +1,8 @@
-"""The two steps of the pipeline as plain functions: ingest one URL, deliver one article to one outlet.
+"""Ingest one URL, deliver one article to one outlet, withdraw one article from one outlet.
 
 No Celery here: tasks.py wraps these, the CLI and tests call them directly. Collaborators come in a
-`Services` object (settings, config, store, outlets) built once per worker process.
+`Services` object (settings, config, store, outlets, the shared rate limiter and robots cache) built
+once per worker process.
 """
 from __future__ import annotations
 
@@ -9,12 +10,21 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from urllib.parse import urlsplit
 
-from worker.config import Config, load_config
-from worker.errors import ArticleNotFoundError, PermanentError, TransientError
+import redis
+
+from worker.config import Config, Source, load_config
+from worker.errors import ArticleNotFoundError, GoneError, PermanentError, TransientError
 from worker.extract import extract_article
-from worker.fetch import fetch_page
+from worker.fetch import fetch_page, make_limiter, make_robots_cache
+from worker.fingerprint import fingerprint_text
+from worker.links import normalize_link
 from worker.outlets import Outlet, RemoteRef, build_outlet
+from worker.page import Page, Validators
+from worker.ratelimit import HostLimiter
+from worker.robots import RobotsCache
+from worker.schema import Article
 from worker.settings import Settings
 from worker.store import Delivery, DeliveryState, Store, UpsertOutcome
 
@@ -24,6 +34,8 @@ log = logging.getLogger(__name__)
 @dataclass
 class Services:
     settings: Settings
+    #: shared state of all workers (rate limits, robots cache); None: this process keeps its own
+    redis_client: redis.Redis | None = None
     _outlets: dict[str, Outlet] = field(default_factory=dict)
 
     @cached_property
@@ -36,6 +48,14 @@ class Services:
         store.migrate()
         return store
 
+    @cached_property
+    def limiter(self) -> HostLimiter:
+        return make_limiter(self.settings, self.redis_client)
+
+    @cached_property
+    def robots(self) -> RobotsCache:
+        return make_robots_cache(self.settings, self.redis_client)
+
     def outlet(self, outlet_id: str) -> Outlet:
         if outlet_id not in self._outlets:
             self._outlets[outlet_id] = build_outlet(self.config.outlet(outlet_id), self.settings)
@@ -46,8 +66,9 @@ class Services:
 class IngestReport:
     source_id: str
     url: str
-    article_id: str
-    version: int
+    article_id: str | None
+    version: int | None
+    #: new | new_version | unchanged | not_modified | duplicate
     outcome: str
     headline: str
     deliveries: list[str]
@@ -57,15 +78,54 @@ class IngestReport:
 
 
 def route(services: Services, article_id: str, requested: list[str] | None) -> list[str]:
-    """Outlets that should hold this article: the ones asked for, else every enabled outlet.
+    """Outlets that should hold this article: the ones asked for, else every enabled outlet, plus every
+    outlet that already had an earlier version (a new version follows the old one wherever it went).
 
     (Per-outlet routing rules by source, section and language come with issue 5.)
     """
     if requested:
         for outlet_id in requested:
             services.config.outlet(outlet_id)  # an unknown outlet is a permanent error, named
-        return list(requested)
-    return [o.id for o in services.config.outlets.values() if o.enabled]
+        targets = list(requested)
+    else:
+        targets = [o.id for o in services.config.outlets.values() if o.enabled]
+    had_it = sorted(services.store.outlets_delivered(article_id) - set(targets))
+    return targets + [o for o in had_it if o in services.config.outlets]
+
+
+def _fetch(services: Services, source: Source, url: str) -> tuple[Page, str | None]:
+    """Fetch conditionally when we hold the article this URL gave last time; returns (page, that article id)."""
+    state = services.store.url_state(source.id, url)
+    known_article = state.article_id if state else None
+    validators = Validators(state.etag, state.last_modified) if state and known_article else None
+    page = fetch_page(url, source, services.settings, validators=validators,
+                      limiter=services.limiter, robots=services.robots)
+    return page, known_article
+
+
+def _withdraw_gone(services: Services, source_id: str, url: str, reason: str,
+                   enqueue_withdrawal: Callable[[str], None]) -> None:
+    store = services.store
+    state = store.url_state(source_id, url)
+    article_id = (state.article_id if state else None) or store.find_by_url(url)
+    if article_id and store.mark_withdrawn(article_id, reason):
+        log.info("article %s withdrawn: %s", article_id, reason)
+        enqueue_withdrawal(article_id)
+
+
+def _match_existing(services: Services, source: Source, page: Page, url: str, article: Article) -> str | None:
+    """The id of an article this page is another copy of, if any: same URL under an alias, or the same
+    body (a near duplicate) under a different id, or another partner's canonical article re-syndicated."""
+    store = services.store
+    for candidate_url in (url, page.url):
+        known = store.find_by_url(candidate_url)
+        if known and known != article.id:
+            return known
+    copied_from_elsewhere = not source.allows_host(urlsplit(article.url).hostname or "")
+    if copied_from_elsewhere and store.get_article(article.id) is not None:
+        return article.id  # the original partner's article is already here; this copy adds nothing
+    signature = fingerprint_text(article.body_text)
+    return store.find_near_duplicate(signature, exclude_article_id=article.id) if signature else None
 
 
 def ingest_url(
@@ -74,6 +134,7 @@ def ingest_url(
     url: str,
     outlet_ids: list[str] | None,
     enqueue_delivery: Callable[[str, int, str], None],
+    enqueue_withdrawal: Callable[[str], None] = lambda article_id: None,
 ) -> IngestReport:
     """Fetch, extract, store; then queue a delivery for every routed outlet that lacks this version.
 
@@ -81,29 +142,63 @@ def ingest_url(
     done: a worker that died between storing and queueing must not lose the delivery on the re-run.
     """
     source = services.config.source(source_id)
+    store = services.store
+    url = normalize_link(url)
     try:
-        page = fetch_page(url, source, services.settings)
+        page, known_article = _fetch(services, source, url)
+        if page.not_modified:
+            store.save_url_state(source_id, url, etag=page.etag, last_modified=page.last_modified, status=304)
+            store.mark_checked(source_id, url, known_article)
+            latest = store.get_article(known_article) if known_article else None
+            return IngestReport(source_id, url, known_article, latest.version if latest else None,
+                                "not_modified", latest.headline if latest else "", [])
         article = extract_article(page.body, page.url, source)
-        result = services.store.upsert_article(article)
-    except PermanentError as exc:
-        services.store.record_ingest_failure(source_id, url, exc.code, exc.reason)
+    except GoneError as exc:
+        store.record_ingest_failure(source_id, url, exc.code, exc.reason)
+        _withdraw_gone(services, source_id, url, exc.reason, enqueue_withdrawal)
+        store.mark_checked(source_id, url, None)
         raise
-    services.store.clear_ingest_failure(source_id, url)
+    except PermanentError as exc:
+        store.record_ingest_failure(source_id, url, exc.code, exc.reason)
+        store.mark_checked(source_id, url, None)
+        raise
+
+    duplicate_of = _match_existing(services, source, page, url, article)
+    if duplicate_of is not None:
+        store.add_alias(url, duplicate_of)
+        store.save_url_state(source_id, url, etag=page.etag, last_modified=page.last_modified,
+                             status=page.status, article_id=duplicate_of)
+        store.mark_checked(source_id, url, duplicate_of)
+        store.clear_ingest_failure(source_id, url)
+        original = store.get_article(duplicate_of)
+        log.info("%s is a copy of article %s; not stored again", url, duplicate_of)
+        return IngestReport(source_id, url, duplicate_of, original.version if original else None,
+                            "duplicate", original.headline if original else article.headline, [])
+
+    result = store.upsert_article(article)
     stored = result.article
+    signature = fingerprint_text(stored.body_text)
+    if signature:
+        store.save_fingerprint(stored.id, signature)
+    for alias in {url, page.url}:
+        store.add_alias(alias, stored.id)
+    store.save_url_state(source_id, url, etag=page.etag, last_modified=page.last_modified,
+                         status=page.status, article_id=stored.id, content_hash=stored.content_hash)
+    store.mark_checked(source_id, url, stored.id)
+    store.clear_ingest_failure(source_id, url)
+    if result.outcome == UpsertOutcome.NEW:
+        store.record_new_article(source_id)
     queued = []
-    for outlet_id in route(services, stored.id, outlet_ids):
-        done = services.store.get_delivery(stored.id, stored.version, outlet_id)
-        if done is not None and done.state in (DeliveryState.DELIVERED, DeliveryState.FAILED):
-            continue
-        enqueue_delivery(stored.id, stored.version, outlet_id)
-        queued.append(outlet_id)
+    if not store.is_withdrawn(stored.id):
+        for outlet_id in route(services, stored.id, outlet_ids):
+            done = store.get_delivery(stored.id, stored.version, outlet_id)
+            if done is not None and done.state in (DeliveryState.DELIVERED, DeliveryState.FAILED):
+                continue
+            enqueue_delivery(stored.id, stored.version, outlet_id)
+            queued.append(outlet_id)
     log.info("ingested %s as %s v%d (%s); deliveries queued: %s",
              url, stored.id, stored.version, result.outcome.value, queued or "none")
-    return IngestReport(
-        source_id=source_id, url=url, article_id=stored.id, version=stored.version,
-        outcome=result.outcome.value if isinstance(result.outcome, UpsertOutcome) else str(result.outcome),
-        headline=stored.headline, deliveries=queued,
-    )
+    return IngestReport(source_id, url, stored.id, stored.version, result.outcome.value, stored.headline, queued)
 
 
 def deliver_article(services: Services, article_id: str, version: int | None, outlet_id: str) -> Delivery:
@@ -121,6 +216,8 @@ def deliver_article(services: Services, article_id: str, version: int | None, ou
     delivery = store.begin_delivery(article.id, article.version, outlet_id)
     if delivery.state in (DeliveryState.DELIVERED, DeliveryState.FAILED):
         return delivery
+    if store.is_withdrawn(article.id):
+        return store.mark_failed(delivery.id, "not delivered: the partner withdrew the article")
     previous_row = store.previous_remote(article.id, outlet_id)
     previous = RemoteRef(previous_row.remote_id, previous_row.remote_url) if previous_row and previous_row.remote_id else None
     try:
@@ -136,4 +233,28 @@ def deliver_article(services: Services, article_id: str, version: int | None, ou
         store.mark_failed(delivery.id, f"unexpected {type(exc).__name__}: {exc}")
         raise
     log.info("delivered %s v%d to %s: %s", article.id, article.version, outlet_id, remote.url or remote.id)
-    return store.mark_delivered(delivery.id, remote.id, remote.url)
+    delivered = store.mark_delivered(delivery.id, remote.id, remote.url)
+    if store.is_withdrawn(article.id):
+        withdraw_article(services, article.id, outlet_id)  # withdrawn while we published: take it down now
+    return delivered
+
+
+def withdraw_article(services: Services, article_id: str, outlet_id: str) -> str:
+    """Tell one outlet that had the article to take it down, exactly once. Returns what happened."""
+    from worker.store_ledger import WithdrawalOutcome
+
+    store = services.store
+    start = store.begin_withdrawal(article_id, outlet_id)
+    if start.outcome in (WithdrawalOutcome.ALREADY_DONE, WithdrawalOutcome.NOT_DELIVERED):
+        return start.outcome.value
+    if start.outcome != WithdrawalOutcome.CLAIMED or start.delivery is None:
+        raise TransientError(f"withdrawal of {article_id} from {outlet_id} waits: {start.outcome.value}", retry_after=30)
+    delivery = start.delivery
+    try:
+        services.outlet(outlet_id).withdraw(RemoteRef(delivery.remote_id or article_id, delivery.remote_url),
+                                            "withdrawn by the partner")
+    except Exception as exc:
+        store.release_withdrawal(delivery.id, str(exc))
+        raise
+    store.mark_withdrawal_done(delivery.id)
+    return "withdrawn"

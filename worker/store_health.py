@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import update, Table, select
 
 from worker.store_base import StoreBase, utc_now
 from worker.store_engine import translate_errors
@@ -108,6 +108,22 @@ class SourceHealthStore(StoreBase):
         with self._writing() as session:
             session.execute(statement)
             return _health(session.get_one(SourceHealthRow, source_id))
+
+    @translate_errors
+    def record_new_article(self, source_id: str, now: datetime | None = None) -> None:
+        """Count one new article at ingest time (polls only queue links; the article appears later).
+
+        A source that has never been polled has no health row yet, and hand imports don't create one:
+        health describes polling.
+        """
+        now = now or utc_now()
+        statement = (
+            update(SourceHealthRow)
+            .where(SourceHealthRow.source_id == source_id)
+            .values(articles_total=SourceHealthRow.articles_total + 1, last_new_article_at=now)
+        )
+        with self._writing() as session:
+            session.execute(statement)
 
     @translate_errors
     def source_health(self, source_id: str) -> SourceHealth | None:

@@ -7,6 +7,9 @@ and raised so the task ends FAILED with the reason, without a retry.
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import redis
@@ -15,28 +18,32 @@ from celery.utils.time import get_exponential_backoff_interval
 from redis.exceptions import LockError
 
 from worker.app import app, broker_url_for
-from worker.errors import PermanentError, TransientError
-from worker.pipeline import Services, deliver_article, ingest_url
+from worker.config import load_config
+from worker.errors import HostBackedOffError, PermanentError, TransientError
+from worker.pipeline import Services, deliver_article, ingest_url, withdraw_article
+from worker.polling import poll_source as run_poll
+from worker.scheduling import claim_due_sources, poll_lock_key
 from worker.settings import load_settings
 
 log = logging.getLogger(__name__)
 _services: Services | None = None
-_redis: redis.Redis | None = None
+#: a poll lock lives this long unless the running poll refreshes it (each fetch does)
+POLL_LOCK_SECONDS = 120
 
 
 def services() -> Services:
     """Built once per worker process, after the fork, so no connection is shared between processes."""
     global _services
     if _services is None:
-        _services = Services(load_settings())
+        settings = load_settings()
+        _services = Services(settings, redis_client=redis.Redis.from_url(broker_url_for(settings)))
     return _services
 
 
 def redis_client() -> redis.Redis:
-    global _redis
-    if _redis is None:
-        _redis = redis.Redis.from_url(broker_url_for(services().settings))
-    return _redis
+    client = services().redis_client
+    assert client is not None
+    return client
 
 
 def backoff_seconds(task: Task, exc: TransientError) -> float:
@@ -49,11 +56,72 @@ def backoff_seconds(task: Task, exc: TransientError) -> float:
     return max(1.0, float(delay))
 
 
-def retry_or_give_up(task: Task, exc: TransientError, give_up: Any) -> None:
+def retry_or_give_up(task: Task, exc: TransientError, give_up: Callable[[str], None]) -> None:
+    if isinstance(exc, HostBackedOffError):
+        # the partner asked us to wait; waiting is not a failure of this task, so it uses no retry
+        raise task.retry(exc=exc, countdown=backoff_seconds(task, exc), max_retries=None)
     if task.request.retries >= services().settings.max_retries:
         give_up(f"gave up after {task.request.retries} retries: {exc}")
         raise exc
     raise task.retry(exc=exc, countdown=backoff_seconds(task, exc))
+
+
+@contextmanager
+def held_lock(name: str, ttl: float) -> Iterator[Callable[[], None] | None]:
+    """A Redis lock, or None when another holder has it; yields a `refresh` to call while working."""
+    lock = redis_client().lock(f"{services().settings.redis_key_prefix}{name}", timeout=ttl, blocking_timeout=0)
+    if not lock.acquire():
+        yield None
+        return
+    guard = threading.Lock()
+
+    def refresh() -> None:
+        with guard:
+            try:
+                lock.reacquire()
+            except LockError:
+                log.warning("lock %s was lost while working", name)
+    try:
+        yield refresh
+    finally:
+        try:
+            lock.release()
+        except LockError:
+            log.warning("lock %s expired before release", name)
+
+
+@app.task(bind=True, name="syndication.schedule_polls", ignore_result=True)
+def schedule_polls(self: Task) -> list[str]:
+    """Beat's tick: dispatch a poll for each due source (config re-read each time, so edits apply)."""
+    svc = services()
+    config = load_config(svc.settings.config_dir)
+    return claim_due_sources(redis_client(), svc.settings.redis_key_prefix, config.sources.values(),
+                             lambda source_id: poll_source.apply_async((source_id,)))
+
+
+@app.task(bind=True, name="syndication.poll_source", throws=(PermanentError,))
+def poll_source(self: Task, source_id: str) -> dict[str, Any]:
+    svc = services()
+    with held_lock(poll_lock_key("", source_id), POLL_LOCK_SECONDS) as refresh:
+        if refresh is None:
+            log.info("poll %s skipped: another poll of it is running", source_id)
+            return {"source_id": source_id, "skipped": "another poll of this source is running"}
+        try:
+            report = run_poll(
+                svc, source_id,
+                enqueue_ingest=lambda sid, url: ingest.apply_async((sid, url)),
+                enqueue_withdrawal=queue_withdrawals,
+                heartbeat=refresh,
+            )
+        except TransientError as exc:
+            retry_or_give_up(self, exc, lambda reason: log.error("poll %s: %s", source_id, reason))
+            raise
+    return report.as_dict()
+
+
+def queue_withdrawals(article_id: str) -> None:
+    for outlet_id in sorted(services().store.outlets_delivered(article_id)):
+        withdraw.apply_async((article_id, outlet_id))
 
 
 @app.task(bind=True, name="syndication.ingest", throws=(PermanentError,))
@@ -64,7 +132,7 @@ def ingest(self: Task, source_id: str, url: str, outlet_ids: list[str] | None = 
         deliver.apply_async((article_id, outlet_id), {"version": version})
 
     try:
-        return ingest_url(svc, source_id, url, outlet_ids, queue_delivery).as_dict()
+        return ingest_url(svc, source_id, url, outlet_ids, queue_delivery, queue_withdrawals).as_dict()
     except TransientError as exc:
         retry_or_give_up(self, exc, lambda reason: svc.store.record_ingest_failure(source_id, url, exc.code, reason))
         raise  # unreachable: retry_or_give_up always raises
@@ -78,13 +146,9 @@ def deliver(self: Task, article_id: str, outlet_id: str, version: int | None = N
         version = latest.version if latest else 1
     # one publisher per ledger row at a time; the lock expires with the visibility timeout, the point
     # at which Redis would hand this task to another worker anyway
-    lock = redis_client().lock(
-        f"{svc.settings.redis_key_prefix}syndication:deliver:{article_id}:{version}:{outlet_id}",
-        timeout=svc.settings.visibility_timeout, blocking_timeout=0,
-    )
-    if not lock.acquire():
-        raise self.retry(countdown=5, max_retries=None)
-    try:
+    with held_lock(f"syndication:deliver:{article_id}:{version}:{outlet_id}", svc.settings.visibility_timeout) as held:
+        if held is None:
+            raise self.retry(countdown=5, max_retries=None)
         try:
             row = deliver_article(svc, article_id, version, outlet_id)
         except TransientError as exc:
@@ -94,11 +158,15 @@ def deliver(self: Task, article_id: str, outlet_id: str, version: int | None = N
                     svc.store.mark_failed(failed.id, reason)
             retry_or_give_up(self, exc, give_up)
             raise
-    finally:
-        try:
-            lock.release()
-        except LockError:
-            log.warning("delivery lock for %s v%s -> %s expired before release", article_id, version, outlet_id)
     return {"article_id": row.article_id, "version": row.version, "outlet_id": row.outlet_id,
-            "state": row.state.value,
-            "remote_id": row.remote_id, "remote_url": row.remote_url, "attempts": row.attempts}
+            "state": row.state.value, "remote_id": row.remote_id, "remote_url": row.remote_url,
+            "attempts": row.attempts}
+
+
+@app.task(bind=True, name="syndication.withdraw", throws=(PermanentError,))
+def withdraw(self: Task, article_id: str, outlet_id: str) -> str:
+    try:
+        return withdraw_article(services(), article_id, outlet_id)
+    except TransientError as exc:
+        retry_or_give_up(self, exc, lambda reason: log.error("withdraw %s from %s: %s", article_id, outlet_id, reason))
+        raise
