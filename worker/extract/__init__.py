@@ -83,7 +83,7 @@ def extract_article(html: str | bytes, url: str, source: Source | None = None) -
 
     body = selected_body(root, selectors, leave_out) if selectors.body else None
     if body is None:
-        body = generic_body(root, url, leave_out)
+        body = generic_body(root, leave_out)
     if body is None:
         raise ExtractionError("no article found: no block of article text on the page (body)")
     wrapper = clean_body(body, base)

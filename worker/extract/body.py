@@ -64,9 +64,7 @@ def selected_body(
     return body
 
 
-def generic_body(
-    root: etree._Element, url: str | None, leave_out: list[etree._Element] | None = None
-) -> etree._Element | None:
+def generic_body(root: etree._Element, leave_out: list[etree._Element] | None = None) -> etree._Element | None:
     """The body by generic extraction: structural clean-up, trafilatura, then the vote with declarations.
 
     The headline and lead figure are not cut out beforehand: trafilatura's choice of the main block
@@ -76,7 +74,7 @@ def generic_body(
     jsonld_text = jsonld_body_text(root)  # before the clean-up below strips the <script> holding it
     # link boxes are left to trafilatura, which judges link density per block in context
     remove_boilerplate(root, link_boxes=False)
-    extracted = trafilatura_body(root, url)
+    extracted = trafilatura_body(root)
     extracted_text = _text(extracted)
 
     chosen = None

@@ -45,7 +45,9 @@ def collapse(text: str | None) -> str:
     """Every run of whitespace (no-break space included) as one space, NFC, trimmed."""
     if not text:
         return ""
-    return _WHITESPACE.sub(" ", unicodedata.normalize("NFC", text)).strip()
+    if not text.isascii():  # ASCII is already NFC; most page text is
+        text = unicodedata.normalize("NFC", text)
+    return _WHITESPACE.sub(" ", text).strip()
 
 
 def detect_encoding(raw: bytes) -> str:

@@ -103,9 +103,20 @@ def _leading_figure(root: etree._Element) -> etree._Element | None:
             if len(text_of(element)) > 80:
                 return None  # the article text has begun: a later figure is an inline one
             continue
-        if element.find(".//img") is not None and len(text_of(element)) <= _MAX_FIGURE_TEXT:
+        if element.find(".//img") is not None and not _text_longer_than(element, _MAX_FIGURE_TEXT):
             return element
     return None
+
+
+def _text_longer_than(element: etree._Element, limit: int) -> bool:
+    """Whether the element holds more than `limit` characters of text, without collecting all of it:
+    the candidates include page-wide containers, whose whole text would be read for nothing."""
+    total = 0
+    for piece in element.itertext():
+        total += len(piece.strip())
+        if total > limit:
+            return True
+    return False
 
 
 def lead_image_declared(base: str, declared: dict[str, Any]) -> tuple[Image | None, None]:

@@ -15,14 +15,16 @@ _TAGS = {"item": "li", "quote": "blockquote", "lb": "br", "graphic": "img", "ref
 _HI = {"#b": "strong", "#i": "em"}
 
 
-def trafilatura_body(tree: etree._Element, url: str | None) -> etree._Element | None:
+def trafilatura_body(tree: etree._Element) -> etree._Element | None:
     """The main text trafilatura finds (precision-first, comments off) as an HTML element, or None.
 
-    trafilatura copies the tree before changing it, so `tree` comes back as it went in.
+    trafilatura copies the tree before changing it, so `tree` comes back as it went in. No URL is
+    passed: trafilatura would resolve every link itself, and clean.py already makes them absolute
+    against the page (and its <base>) once, for every layer.
     """
     try:
         document = trafilatura.bare_extraction(
-            tree, url=url, output_format="xml", favor_precision=True, include_comments=False,
+            tree, url=None, output_format="xml", favor_precision=True, include_comments=False,
             include_formatting=True, include_links=True, include_images=False, include_tables=True,
             with_metadata=False, deduplicate=False,
         )
