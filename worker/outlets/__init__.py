@@ -13,6 +13,9 @@ from worker.settings import Settings
 
 BUILTIN_KINDS: dict[str, str] = {
     "files": "worker.outlets.files:FilesOutlet",
+    "wordpress": "worker.outlets.wordpress:WordPressOutlet",
+    "webhook": "worker.outlets.webhook:WebhookOutlet",
+    "feeds": "worker.outlets.feeds:FeedsOutlet",
 }
 
 __all__ = ["Outlet", "OutletOptions", "RemoteRef", "build_outlet", "outlet_class", "options_error"]

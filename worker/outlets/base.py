@@ -47,6 +47,11 @@ class Outlet(ABC):
         Raise TransientError subclasses for what a retry may fix, PermanentError for what it won't.
         """
 
+    def check(self) -> str:
+        """Credentials and reachability, for `syndicate outlets check`: a short description of what was
+        verified; raise a SyndicationError saying what is wrong. The default has nothing remote to check."""
+        return "nothing to check"
+
     def withdraw(self, remote: RemoteRef, reason: str) -> None:
         """Take a delivered article down (the partner withdrew it). Must be idempotent.
 

@@ -74,6 +74,16 @@ class FilesOutlet(Outlet):
             raise OutletUnavailableError(f"cannot write to {folder}: {exc}") from exc
         return RemoteRef(id=article.id, url=(folder / f"v{article.version}.html").as_uri())
 
+    def check(self) -> str:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        probe = self.directory / ".write-check"
+        try:
+            probe.write_bytes(b"ok")
+            probe.unlink()
+        except OSError as exc:
+            raise OutletUnavailableError(f"cannot write to {self.directory}: {exc}") from exc
+        return f"can write to {self.directory}"
+
     def withdraw(self, remote: RemoteRef, reason: str) -> None:
         """Replace the latest page with a withdrawal notice and leave a marker; version files stay for the record."""
         folder = self.directory / remote.id
