@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -172,6 +173,48 @@ def cmd_articles(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sources(args: argparse.Namespace) -> int:
+    from worker.operations import print_sources
+
+    return print_sources()
+
+
+def cmd_poll(args: argparse.Namespace) -> int:
+    from worker.operations import poll_now
+
+    return poll_now(args.source_id, wait=args.wait, timeout=args.timeout)
+
+
+def _date(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-29 or 2026-11-29T08:00+01:00") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def cmd_reimport(args: argparse.Namespace) -> int:
+    from worker.operations import reimport
+
+    return reimport(args.source_id, args.since)
+
+
+def cmd_deliveries(args: argparse.Namespace) -> int:
+    from worker.operations import print_deliveries, retry_deliveries
+
+    if args.action == "retry":
+        if not args.ids and not args.all_failed:
+            raise SyndicationError("deliveries retry needs delivery ids or --all-failed (see `syndicate deliveries`)")
+        return retry_deliveries(args.ids, args.all_failed)
+    return print_deliveries(args.state, args.limit)
+
+
+def cmd_outlets(args: argparse.Namespace) -> int:
+    from worker.operations import check_outlets
+
+    return check_outlets(args.ids or None)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from worker.demo import run_demo
 
@@ -219,6 +262,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--format", choices=["json", "ninjs", "html", "text"], default="text")
     p.set_defaults(func=cmd_articles)
+
+    p = commands.add_parser("sources", help="every source with its polling health (ok, failing, idle)")
+    p.set_defaults(func=cmd_sources)
+
+    p = commands.add_parser("poll", help="poll one source now (the Run Now button)")
+    p.add_argument("source_id")
+    p.add_argument("--wait", action="store_true", help="wait for the poll and print what it queued")
+    p.add_argument("--timeout", type=float, default=300.0, help="seconds to wait with --wait (default 300)")
+    p.set_defaults(func=cmd_poll)
+
+    p = commands.add_parser("reimport", help="queue a source's known articles for ingest again")
+    p.add_argument("source_id")
+    p.add_argument("--since", type=_date, help="only articles published (or first seen) since this date")
+    p.set_defaults(func=cmd_reimport)
+
+    p = commands.add_parser("deliveries", help="list deliveries with their state and reason, or retry them")
+    p.add_argument("action", choices=["list", "retry"], nargs="?", default="list")
+    p.add_argument("ids", nargs="*", type=int, metavar="ID", help="with retry: ledger ids to replay")
+    p.add_argument("--all-failed", action="store_true", help="with retry: every failed or dead delivery")
+    p.add_argument("--state", choices=["pending", "in_progress", "delivered", "retrying", "failed", "dead"])
+    p.add_argument("--limit", type=int, default=100)
+    p.set_defaults(func=cmd_deliveries)
+
+    p = commands.add_parser("outlets", help="check each outlet's credentials and reachability")
+    p.add_argument("action", choices=["check"])
+    p.add_argument("ids", nargs="*", metavar="ID", help="only these outlets")
+    p.set_defaults(func=cmd_outlets)
 
     p = commands.add_parser("schema", help="print the canonical article's JSON Schema")
     p.set_defaults(func=cmd_schema)

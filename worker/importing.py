@@ -14,7 +14,7 @@ from worker.config import load_config
 from worker.embedded_redis import running_embedded_url
 from worker.errors import SyndicationError
 from worker.fetch import check_allowed
-from worker.settings import load_settings
+from worker.settings import Settings, load_settings
 from worker.store import DeliveryState, Store
 
 FINISHED = {DeliveryState.DELIVERED, DeliveryState.FAILED}
@@ -24,6 +24,15 @@ def _say(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
+def require_broker(settings: Settings) -> None:
+    """Refuse early, with what to do, when there is no Redis to queue on."""
+    if not settings.redis_url and not running_embedded_url(settings.var_dir):
+        raise SyndicationError(
+            "no Redis to queue on: start `syndicate worker` in another terminal (it starts a private "
+            "Redis when REDIS_URL is unset), or set REDIS_URL"
+        )
+
+
 def import_url(url: str, source_id: str, outlet_ids: list[str] | None, wait: bool, timeout: float) -> int:
     settings = load_settings()
     config = load_config(settings.config_dir)
@@ -31,11 +40,7 @@ def import_url(url: str, source_id: str, outlet_ids: list[str] | None, wait: boo
     check_allowed(url, source)
     for outlet_id in outlet_ids or []:
         config.outlet(outlet_id)
-    if not settings.redis_url and not running_embedded_url(settings.var_dir):
-        raise SyndicationError(
-            "no Redis to queue on: start `syndicate worker` in another terminal (it starts a private "
-            "Redis when REDIS_URL is unset), or set REDIS_URL"
-        )
+    require_broker(settings)
     from worker.tasks import ingest  # imported late: it connects the Celery app to the broker
 
     result = ingest.apply_async((source_id, url, outlet_ids))

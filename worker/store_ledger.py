@@ -34,11 +34,19 @@ class DeliveryState(str, Enum):
     IN_PROGRESS = "in_progress"
     DELIVERED = "delivered"
     RETRYING = "retrying"
+    #: the outlet refused it for good (a permanent error): retrying would not help
     FAILED = "failed"
+    #: transient errors until the retries ran out: worth a replay once the outlet is fixed
+    DEAD = "dead"
+
+    @property
+    def is_final(self) -> bool:
+        """A state a delivery does not leave by itself (only an operator's replay reopens FAILED/DEAD)."""
+        return self in (DeliveryState.DELIVERED, DeliveryState.FAILED, DeliveryState.DEAD)
 
 
 #: states a delivery does not leave by itself; begin_delivery hands them back untouched
-FINAL_STATES = (DeliveryState.DELIVERED.value, DeliveryState.FAILED.value)
+FINAL_STATES = tuple(state.value for state in DeliveryState if state.is_final)
 
 
 @dataclass(frozen=True)
@@ -110,7 +118,7 @@ class LedgerStore(StoreBase):
 
     @translate_errors
     def begin_delivery(self, article_id: str, version: int, outlet_id: str) -> Delivery:
-        """Claim a delivery attempt. A DELIVERED or FAILED row comes back unchanged: the caller stops there.
+        """Claim a delivery attempt. A row in a final state comes back unchanged: the caller stops there.
 
         The row is created with INSERT ... ON CONFLICT DO NOTHING and claimed with an UPDATE that checks the
         state in its WHERE clause, so two workers racing here cannot make two rows, and a worker cannot
@@ -167,8 +175,13 @@ class LedgerStore(StoreBase):
         return self._transition(delivery_id, values, unless_state=DeliveryState.DELIVERED.value)
 
     @translate_errors
+    def mark_dead(self, delivery_id: int, error: str) -> Delivery:
+        values = {"state": DeliveryState.DEAD.value, "last_error": error}
+        return self._transition(delivery_id, values, unless_state=DeliveryState.DELIVERED.value)
+
+    @translate_errors
     def reopen_delivery(self, delivery_id: int) -> Delivery:
-        """Put a failed delivery back to PENDING so an operator's replay can begin it again."""
+        """Put a failed or dead delivery back to PENDING so an operator's replay can begin it again."""
         values = {"state": DeliveryState.PENDING.value}
         return self._transition(delivery_id, values, unless_state=DeliveryState.DELIVERED.value)
 
@@ -193,6 +206,12 @@ class LedgerStore(StoreBase):
         )
         with self._reading() as session:
             return set(session.scalars(query).all())
+
+    @translate_errors
+    def delivery_by_id(self, delivery_id: int) -> Delivery | None:
+        with self._reading() as session:
+            row = session.get(DeliveryRow, delivery_id)
+            return _delivery(row) if row is not None else None
 
     @translate_errors
     def deliveries(self, article_id: str | None = None, state: str | None = None, limit: int = 200) -> list[Delivery]:
