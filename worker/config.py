@@ -172,6 +172,18 @@ class Source(BaseModel):
         return any(host == d or host.endswith("." + d) for d in self.allowed_domains)
 
 
+class Routing(BaseModel):
+    """Which articles an outlet takes. An empty list means "any"; exclusions win over inclusions.
+    Sections and languages compare without case; a language matches its regional forms (en ~ en-US)."""
+
+    model_config = ConfigDict(extra="forbid")
+    sources: list[str] = Field(default_factory=list)
+    sections: list[str] = Field(default_factory=list)
+    languages: list[str] = Field(default_factory=list)
+    exclude_sources: list[str] = Field(default_factory=list)
+    exclude_sections: list[str] = Field(default_factory=list)
+
+
 class OutletConfig(BaseModel):
     """An outlet: an id, a kind (a built-in name or `package.module:Class`), and the kind's own options."""
 
@@ -179,6 +191,7 @@ class OutletConfig(BaseModel):
     id: str
     kind: str
     enabled: bool = True
+    routing: Routing = Field(default_factory=Routing)
 
     @property
     def options(self) -> dict[str, Any]:
