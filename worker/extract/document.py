@@ -6,21 +6,18 @@ so nobody pays for a copy of the whole page.
 """
 from __future__ import annotations
 
-import codecs
 import re
 import unicodedata
 
 import lxml.html
 from lxml import etree
 
+from worker.decode import decode_body
 from worker.errors import ExtractionError
 
 # zero-width characters count as whitespace: editors leave paragraphs holding only a U+200B
 _WHITESPACE = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff]+")
-# Only the head of the document is searched: a charset declared further down is not one browsers obey.
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
-_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 
 
 def _html_parser() -> etree.HTMLParser:
@@ -50,50 +47,9 @@ def collapse(text: str | None) -> str:
     return _WHITESPACE.sub(" ", text).strip()
 
 
-def detect_encoding(raw: bytes) -> str:
-    """BOM first (it cannot lie), then <meta charset>, then utf-8 when the bytes are valid utf-8 (the
-    web's default), else a statistical guess (a windows-1251 page served without any charset label)."""
-    for bom, name in _BOMS:
-        if raw.startswith(bom):
-            return name
-    match = _META_CHARSET.search(raw[:4096])
-    if match:
-        name = match.group(1).decode("ascii", "ignore").lower()
-        try:
-            codec = codecs.lookup(name).name
-        except LookupError:
-            return "utf-8"
-        # Pages labelled latin-1 are in practice windows-1252 (browsers treat them so: curly quotes in 0x80-0x9f).
-        return "cp1252" if codec in ("latin-1", "iso8859-1", "ascii") else codec
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return _guess_encoding(raw)
-    return "utf-8"
-
-
-def _guess_encoding(raw: bytes) -> str:
-    """charset-normalizer's guess for unlabelled non-utf-8 bytes; utf-8 (with replacement) without it."""
-    try:
-        from charset_normalizer import from_bytes
-    except ImportError:  # optional: without it such pages still parse, with replacement characters
-        return "utf-8"
-    # the first 64 KiB are plenty to tell the script apart and keep the guess cheap on huge pages
-    best = from_bytes(raw[:65536]).best()
-    if best is None:
-        return "utf-8"
-    try:
-        return codecs.lookup(best.encoding).name
-    except LookupError:
-        return "utf-8"
-
-
 def decode(html: str | bytes) -> str:
-    if isinstance(html, str):
-        return html
-    encoding = detect_encoding(html)
-    text = html.decode(encoding, errors="replace")
-    return text[1:] if text.startswith("\ufeff") else text
+    """Text of the page; bytes are decoded the way the fetcher decodes them (worker/decode.py)."""
+    return html if isinstance(html, str) else decode_body(html)[0]
 
 
 def parse(html: str | bytes) -> lxml.html.HtmlElement:
