@@ -42,6 +42,11 @@ class Deployment:
     redis_url: str
     key_prefix: str
     visibility_timeout: int = 3600
+    #: retry policy of the workers; small so failure tests take seconds (raise it for longer scripts)
+    max_retries: int = 2
+    retry_backoff_max: int = 2
+    #: more environment for every process, e.g. an outlet's secret named by its secret_env
+    extra_env: dict[str, str] = field(default_factory=dict)
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     @property
@@ -52,10 +57,10 @@ class Deployment:
     def database_url(self) -> str:
         return f"sqlite:///{self.base / 'var' / 'syndication.db'}"
 
-    def write_config(self, outlets_yaml: str | None = None) -> None:
+    def write_config(self, outlets_yaml: str | None = None, sources_yaml: str | None = None) -> None:
         config = self.base / "config"
         config.mkdir(parents=True, exist_ok=True)
-        (config / "sources.yaml").write_text(SOURCES_YAML, encoding="utf-8")
+        (config / "sources.yaml").write_text(sources_yaml or SOURCES_YAML, encoding="utf-8")
         (config / "outlets.yaml").write_text(
             outlets_yaml or f"outlets:\n  - id: files\n    kind: files\n    directory: {self.outlet_dir}\n",
             encoding="utf-8",
@@ -71,20 +76,23 @@ class Deployment:
             "SYNDICATION_REDIS_KEY_PREFIX": self.key_prefix,
             "SYNDICATION_VISIBILITY_TIMEOUT": str(self.visibility_timeout),
             "SYNDICATION_RESTORE_INTERVAL": "1",
-            "SYNDICATION_MAX_RETRIES": "2",
-            "SYNDICATION_RETRY_BACKOFF_MAX": "2",
+            "SYNDICATION_MAX_RETRIES": str(self.max_retries),
+            "SYNDICATION_RETRY_BACKOFF_MAX": str(self.retry_backoff_max),
             "PYTHONPATH": str(ROOT),
+            **self.extra_env,
         }
 
     def app(self) -> Celery:
         return create_app(load_settings(self.env()))
 
-    def start_worker(self, timeout: float = 60) -> subprocess.Popen[bytes]:
+    def start_worker(self, timeout: float = 60, *, beat: bool = False, concurrency: int = 1) -> subprocess.Popen[bytes]:
+        """`syndicate worker` (with `--beat`: the embedded polling schedule too); returns once it answers a ping."""
         name = f"test-{uuid.uuid4().hex[:8]}@%h"
         log = open(self.base / f"worker-{len(self.workers)}.log", "wb")  # noqa: SIM115
+        command = [sys.executable, "-m", "worker.cli", "worker", "--concurrency", str(concurrency),
+                   "--loglevel", "INFO", "--hostname", name]
         process = subprocess.Popen(
-            [sys.executable, "-m", "worker.cli", "worker", "--concurrency", "1", "--loglevel", "INFO",
-             "--hostname", name],
+            command + (["--beat"] if beat else []),
             env=self.env(), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         self.workers.append(process)
@@ -95,6 +103,17 @@ class Deployment:
             if any(name.split("@")[0] in host for reply in app.control.ping(timeout=0.5) for host in reply):
                 return process
         raise AssertionError(f"worker did not answer a ping within {timeout}s:\n{self.worker_log(-1)}")
+
+    def start_beat(self, schedule: Path | None = None) -> subprocess.Popen[bytes]:
+        """A separate `celery -A worker.app beat` process (as docker-compose runs it), stopped with the workers."""
+        log = open(self.base / f"beat-{len(self.workers)}.log", "wb")  # noqa: SIM115
+        schedule = schedule or self.base / f"celerybeat-schedule-{len(self.workers)}"
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "worker.app", "beat", "--loglevel", "INFO", "--schedule", str(schedule)],
+            env=self.env(), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        self.workers.append(process)
+        return process
 
     def worker_log(self, index: int) -> str:
         logs = sorted(self.base.glob("worker-*.log"))

@@ -1,0 +1,151 @@
+"""The feeds outlet: RSS 2.0, Atom 1.0 and JSON Feed 1.1 files of the outlet's latest N articles.
+
+Files in `directory`: <base_name>.xml (RSS), <base_name>.atom (Atom), <base_name>.json (JSON Feed), and
+the outlet's article set in <base_name>.state.json (the latest version of each article it holds).
+
+Why a state file and a lock: a feed is one file built from many deliveries, and several worker processes
+(on one machine: same directory) may publish to it at once. Each publish takes an exclusive flock on
+.<base_name>.lock, reads the state, puts its article in (a version never replaces a newer one), keeps
+the newest `max_items` by publication date, writes the state and re-renders all three feeds, then
+releases the lock, so no delivery's update is lost to another's. Every file is written to a temp file
+and renamed over the old one, so a reader (a web server, a feed fetcher) never sees half a file.
+flock is per host: all workers of one feeds outlet must share the directory on one machine (a network
+file system's flock is not to be trusted).
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from worker.errors import OutletUnavailableError
+from worker.outlets.base import Outlet, OutletOptions, RemoteRef
+from worker.outlets.feed_render import (
+    item_date,
+    render_atom,
+    render_json_feed,
+    render_rss,
+)
+from worker.outlets.files import write_atomically
+from worker.schema import Article
+
+STATE_FORMAT = 1
+
+
+class FeedsOptions(OutletOptions):
+    directory: str
+    title: str
+    #: the outlet's own site: the feeds' home page link
+    link: str
+    description: str = ""
+    max_items: int = Field(default=50, ge=1)
+    #: feed.xml, feed.atom, feed.json
+    base_name: str = Field(default="feed", pattern=r"^[A-Za-z0-9_.-]+$")
+    #: where `directory` is served on the web, if it is; gives the feeds their self links
+    public_url: str | None = None
+
+
+class FeedsOutlet(Outlet):
+    kind = "feeds"
+    options_model = FeedsOptions
+
+    @property
+    def opts(self) -> FeedsOptions:
+        assert isinstance(self.options, FeedsOptions)
+        return self.options
+
+    @property
+    def directory(self) -> Path:
+        return Path(self.opts.directory).resolve()
+
+    def path(self, suffix: str) -> Path:
+        return self.directory / f"{self.opts.base_name}{suffix}"
+
+    @property
+    def feed_paths(self) -> dict[str, Path]:
+        return {"rss": self.path(".xml"), "atom": self.path(".atom"), "json": self.path(".json")}
+
+    def publish(self, article: Article, previous: RemoteRef | None) -> RemoteRef:
+        def put(items: dict[str, Article]) -> None:
+            held = items.get(article.id)
+            if held is None or held.version <= article.version:
+                items[article.id] = article
+
+        self._update(put)
+        return RemoteRef(id=article.id, url=article.url)
+
+    def withdraw(self, remote: RemoteRef, reason: str) -> None:
+        self._update(lambda items: items.pop(remote.id, None))
+
+    def check(self) -> str:
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            probe = self.directory / f".{self.opts.base_name}.write-check"
+            probe.write_bytes(b"ok")
+            probe.unlink()
+        except OSError as exc:
+            raise OutletUnavailableError(f"cannot write to {self.directory}: {exc}") from exc
+        return f"can write to {self.directory}"
+
+    def articles(self) -> list[Article]:
+        """The articles in the feeds now, newest first (read without the lock: the state file is atomic)."""
+        return self._newest(self._read_state())
+
+    def _update(self, change: Callable[[dict[str, Article]], object]) -> None:
+        try:
+            with self._locked():
+                items = self._read_state()
+                change(items)
+                kept = self._newest(items)[: self.opts.max_items]
+                self._write_state(kept)
+                self._render(kept)
+        except OSError as exc:
+            # a full disk or a missing mount may be fixed by the operator: retry rather than give up
+            raise OutletUnavailableError(f"cannot write feeds in {self.directory}: {exc}") from exc
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        # a separate lock file, never replaced, because the files we rename would lose a lock held on them
+        with open(self.directory / f".{self.opts.base_name}.lock", "a+b") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+    def _read_state(self) -> dict[str, Article]:
+        path = self.path(".state.json")
+        if not path.exists():
+            return {}
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {raw["id"]: Article.model_validate(raw) for raw in data.get("articles", [])}
+
+    def _write_state(self, articles: list[Article]) -> None:
+        data: dict[str, Any] = {"format": STATE_FORMAT, "outlet": self.id,
+                                "articles": [a.model_dump(mode="json") for a in articles]}
+        write_atomically(self.path(".state.json"), json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))
+
+    @staticmethod
+    def _newest(items: dict[str, Article]) -> list[Article]:
+        return sorted(items.values(), key=lambda a: (item_date(a), a.id), reverse=True)
+
+    def _render(self, articles: list[Article]) -> None:
+        o = self.opts
+        paths = self.feed_paths
+        public = o.public_url.rstrip("/") + "/" if o.public_url else None
+
+        def self_url(kind: str) -> str | None:
+            return public + paths[kind].name if public else None
+
+        # a URN, not the public URL: the feed keeps its identity if it moves
+        feed_id = f"urn:syndication-worker:feed:{self.id}:{o.base_name}"
+        write_atomically(paths["rss"], render_rss(articles, o.title, o.link, o.description, self_url("rss")))
+        write_atomically(paths["atom"], render_atom(articles, o.title, o.link, o.description, feed_id, self_url("atom")))
+        write_atomically(paths["json"], render_json_feed(articles, o.title, o.link, o.description, self_url("json")))
+

@@ -1,0 +1,192 @@
+"""The webhook outlet: POST each article version as JSON to a URL the partner newsroom runs, signed.
+
+Request (publish):
+    POST <url>
+    Content-Type: application/json; charset=utf-8
+    X-Syndication-Event: published
+    X-Syndication-Timestamp: <t>                 whole Unix seconds when this attempt was signed
+    X-Syndication-Signature: sha256=<hex>        HMAC-SHA256(secret, f"{t}." + raw body), lowercase hex
+    Idempotency-Key: <article id>:<version>      the same on every retry of the same version
+    X-Syndication-Article-Id, X-Syndication-Version, X-Syndication-Previous-Id (the receiver's id of
+    the previous version, when there was one, so it can update that item instead of adding one)
+    body: the IPTC ninjs 2.x document (`format: ninjs`, default) or the canonical Article JSON
+          (`format: canonical`), UTF-8, compact, keys sorted
+
+Request (withdraw): the same signing, `X-Syndication-Event: withdrawn`, `Idempotency-Key: <id>:withdrawn`,
+body {"event": "withdrawn", "article_id", "remote_id", "reason"}.
+
+Signing is in worker/outlets/signing.py; a receiver's verification example is docs/webhook-receiver.md.
+Why a timestamp inside the MAC: replays of a captured request go stale. Why Idempotency-Key: a timeout
+does not tell us whether the receiver got the request, so we send again and the receiver dedupes.
+
+Answers: 2xx is delivered (a JSON body {"id": ..., "url": ...} names the receiver's item; otherwise the
+Idempotency-Key is the remote id). 408, 429, 5xx and network errors or timeouts are transient (retried,
+honouring Retry-After). Redirects and other 4xx are permanent, with the first 500 characters of the
+response body in the reason the operator reads on the ledger.
+
+The secret comes only from the environment variable named by `secret_env`, never from YAML.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal
+
+import requests
+from pydantic import Field
+
+from worker.errors import ConfigError, OutletRejectedError, OutletUnavailableError
+from worker.outlets.base import Outlet, OutletOptions, RemoteRef
+from worker.outlets.signing import signed_headers
+from worker.schema import Article, to_ninjs
+
+#: how much of an answer's body we read and keep: enough for an error message, never a whole page
+MAX_BODY_BYTES = 64 * 1024
+REASON_BODY_CHARS = 500
+TRANSIENT_STATUSES = frozenset({408, 429})
+#: our Idempotency-Key form, "<article id>:<version>", as it comes back in a RemoteRef
+_OWN_KEY = re.compile(r"([0-9a-f]{24}):(\d+)")
+
+
+class WebhookOptions(OutletOptions):
+    url: str
+    #: NAME of the environment variable that holds the signing secret
+    secret_env: str
+    format: Literal["ninjs", "canonical"] = "ninjs"
+    #: seconds to wait for the connection and, separately, for the answer
+    timeout: float = Field(default=10.0, gt=0)
+    #: extra headers the receiver wants (routing keys and the like); never secrets
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After as seconds: delta-seconds or an HTTP date; None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds())
+        except (TypeError, ValueError):
+            return None
+
+
+def json_body(document: dict[str, Any]) -> bytes:
+    """The exact bytes that are signed and sent: compact and key-sorted, so one version is one body."""
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
+
+
+class WebhookOutlet(Outlet):
+    kind = "webhook"
+    options_model = WebhookOptions
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # one session per outlet per worker process: keep-alive to the receiver across deliveries
+        self._session = requests.Session()
+
+    @property
+    def opts(self) -> WebhookOptions:
+        assert isinstance(self.options, WebhookOptions)
+        return self.options
+
+    def secret(self) -> str:
+        name = self.opts.secret_env
+        value = os.environ.get(name)
+        if not value:
+            raise ConfigError(
+                f"webhook outlet {self.id!r}: environment variable {name} is not set; it must hold the "
+                f"signing secret (secret_env: {name} in outlets.yaml)"
+            )
+        return value
+
+    def document(self, article: Article) -> dict[str, Any]:
+        if self.opts.format == "canonical":
+            return article.model_dump(mode="json")
+        return to_ninjs(article)
+
+    def publish(self, article: Article, previous: RemoteRef | None) -> RemoteRef:
+        key = f"{article.id}:{article.version}"
+        headers = {
+            "X-Syndication-Event": "published",
+            "X-Syndication-Article-Id": article.id,
+            "X-Syndication-Version": str(article.version),
+        }
+        if previous is not None:
+            headers["X-Syndication-Previous-Id"] = previous.id
+        answer = self._post(json_body(self.document(article)), key, headers)
+        remote_id, remote_url = _remote_from(answer)
+        return RemoteRef(id=remote_id or key, url=remote_url)
+
+    def withdraw(self, remote: RemoteRef, reason: str) -> None:
+        """Tell the receiver to take the item down; 404/410 count as done (it is not there any more).
+
+        The port hands us only the RemoteRef. When it is our own key the article id is in it; when the
+        receiver named its own id, that id stands in for the article id in the key and the body.
+        """
+        own_key = _OWN_KEY.fullmatch(remote.id)
+        article_id = own_key.group(1) if own_key else None
+        body = json_body({"event": "withdrawn", "article_id": article_id, "remote_id": remote.id, "reason": reason})
+        headers = {"X-Syndication-Event": "withdrawn", "X-Syndication-Remote-Id": remote.id}
+        if article_id:
+            headers["X-Syndication-Article-Id"] = article_id
+        self._post(body, f"{article_id or remote.id}:withdrawn", headers, gone_is_done=True)
+
+    def check(self) -> str:
+        self.secret()
+        try:
+            response = self._session.head(self.opts.url, timeout=self.opts.timeout, allow_redirects=False)
+        except requests.RequestException as exc:
+            raise OutletUnavailableError(f"webhook {self.opts.url} is not reachable: {exc}") from exc
+        response.close()
+        return f"{self.opts.url} answered HTTP {response.status_code}; secret from {self.opts.secret_env} is set"
+
+    def _post(self, body: bytes, key: str, headers: dict[str, str], gone_is_done: bool = False) -> bytes:
+        """Send one signed request; the answer's body on 2xx, a named error otherwise."""
+        url = self.opts.url
+        sent = {
+            **self.opts.headers,
+            **headers,
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": self.settings.user_agent,
+            "Idempotency-Key": key,
+            **signed_headers(self.secret(), body),
+        }
+        try:
+            with self._session.post(url, data=body, headers=sent, timeout=self.opts.timeout,
+                                    allow_redirects=False, stream=True) as response:
+                answer = response.raw.read(MAX_BODY_BYTES, decode_content=True) or b""
+                status = response.status_code
+                retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+                location = response.headers.get("Location")
+        except requests.Timeout as exc:
+            raise OutletUnavailableError(f"webhook {url} did not answer within {self.opts.timeout:g}s ({key})") from exc
+        except requests.RequestException as exc:
+            raise OutletUnavailableError(f"webhook {url} unreachable ({key}): {exc}") from exc
+        if 200 <= status < 300 or (gone_is_done and status in (404, 410)):
+            return answer
+        text = answer.decode("utf-8", errors="replace")[:REASON_BODY_CHARS]
+        if status in TRANSIENT_STATUSES or status >= 500:
+            raise OutletUnavailableError(f"webhook {url} answered HTTP {status} ({key}): {text}", retry_after)
+        if 300 <= status < 400:
+            raise OutletRejectedError(
+                f"webhook {url} redirected (HTTP {status}) to {location}; configure the final URL")
+        raise OutletRejectedError(f"webhook {url} refused {key} with HTTP {status}: {text}")
+
+
+def _remote_from(answer: bytes) -> tuple[str | None, str | None]:
+    """The receiver's own id and URL for the item, when its answer is JSON that names them."""
+    try:
+        data = json.loads(answer) if answer.strip() else None
+    except ValueError:
+        return None, None
+    if not isinstance(data, dict):
+        return None, None
+    remote_id = data.get("id")
+    remote_url = data.get("url")
+    return (str(remote_id) if remote_id not in (None, "") else None,
+            remote_url if isinstance(remote_url, str) and remote_url else None)
