@@ -1,1 +1,2 @@
-pytest_plugins = ["tests.plugins.database", "tests.plugins.redis_server", "tests.plugins.celery_worker"]
+pytest_plugins = ["tests.plugins.database", "tests.plugins.redis_server", "tests.plugins.celery_worker",
+                  "tests.plugins.wordpress"]

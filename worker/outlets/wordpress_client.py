@@ -1,0 +1,246 @@
+"""A small WordPress REST API client: one site, one user, Application Password auth, named failures.
+
+Every HTTP outcome maps to the worker's failure names, so the task knows whether to retry:
+- connection errors, timeouts, 408, 429 and 5xx → OutletUnavailableError (transient; Retry-After kept);
+- 401 and 403 → OutletRejectedError naming the user and the environment variable of the password;
+- any other 4xx → WordPressRejectedError (permanent) carrying WordPress's error code and message.
+
+Routes: WordPress announces where its REST API lives in a `Link: <...>; rel="https://api.w.org/"` header
+on every page. With pretty permalinks that is /wp-json/; without them (plain permalinks, or a server
+with no rewrite rules) only the `?rest_route=/wp/v2/...` form works, so the client asks once and uses
+whichever form the site announced, falling back to `?rest_route=` (which every WordPress accepts).
+"""
+from __future__ import annotations
+
+import html
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+import requests
+
+from worker.errors import OutletRejectedError, OutletUnavailableError
+
+API_REL = "https://api.w.org/"
+#: a server answering with no Retry-After gets this long before the task tries again
+DEFAULT_RETRY_AFTER = 30.0
+
+
+class WordPressRejectedError(OutletRejectedError):
+    """WordPress refused a request for good (4xx): `status` and `wp_code` tell callers which refusal."""
+
+    def __init__(self, reason: str, status: int, wp_code: str = "", data: dict[str, Any] | None = None) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.wp_code = wp_code
+        self.data = data or {}
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
+        except (TypeError, ValueError):
+            return None
+
+
+def same_name(a: str, b: str) -> bool:
+    """Term names compare as WordPress shows them: HTML entities undone (it stores & as &amp;), any case."""
+    return html.unescape(a).strip().casefold() == html.unescape(b).strip().casefold()
+
+
+@dataclass(frozen=True)
+class Credentials:
+    username: str
+    app_password: str
+    #: the environment variable the password came from, named in every credentials error
+    env_name: str
+
+
+class WordPressClient:
+    def __init__(self, base_url: str, credentials: Credentials, *, timeout: float, user_agent: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.credentials = credentials
+        self.timeout = timeout
+        self.user_agent = user_agent
+        self._local = threading.local()  # requests.Session is not thread-safe: one per thread
+        self._api: tuple[str, str | None] | None = None  # (endpoint, rest_route prefix or None)
+        self._terms: dict[tuple[str, str], int] = {}
+        self._terms_lock = threading.Lock()
+
+    # --- transport ------------------------------------------------------------------------------
+
+    @property
+    def session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.auth = (self.credentials.username, self.credentials.app_password)
+            session.headers["User-Agent"] = self.user_agent
+            self._local.session = session
+        return session
+
+    def api_location(self) -> tuple[str, str | None]:
+        """(URL to send requests to, `rest_route` prefix when the site only takes the query form)."""
+        if self._api is None:
+            self._api = self._discover()
+        return self._api
+
+    def describe_api(self) -> str:
+        endpoint, route_prefix = self.api_location()
+        return f"{endpoint}?rest_route=" if route_prefix is not None else endpoint
+
+    def _discover(self) -> tuple[str, str | None]:
+        fallback = (self.base_url + "/", "")
+        try:
+            response = self.session.head(self.base_url + "/", timeout=self.timeout, allow_redirects=True)
+        except requests.RequestException as exc:
+            raise OutletUnavailableError(f"WordPress at {self.base_url} cannot be reached: {exc}") from exc
+        if response.status_code in (401, 403):
+            self._raise_for_status(response, "HEAD", "/")
+        link = response.links.get(API_REL, {}).get("url")
+        if not link:
+            return fallback
+        parts = urlsplit(link)
+        query = dict(parse_qsl(parts.query))
+        if "rest_route" in query:
+            return urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")), query["rest_route"].rstrip("/")
+        return link.rstrip("/"), None
+
+    def call(self, method: str, route: str, *, params: dict[str, Any] | None = None, json: Any = None,
+             data: bytes | None = None, headers: dict[str, str] | None = None) -> Any:
+        """One REST request; the decoded JSON body, or a named failure."""
+        endpoint, route_prefix = self.api_location()
+        query = dict(params or {})
+        if route_prefix is None:
+            url = endpoint + route
+        else:
+            url = endpoint
+            query = {"rest_route": route_prefix + route, **query}
+        try:
+            response = self.session.request(method, url, params=query, json=json, data=data, headers=headers,
+                                            timeout=self.timeout)
+        except requests.Timeout as exc:
+            raise OutletUnavailableError(
+                f"WordPress at {self.base_url} did not answer {method} {route} within {self.timeout:g}s"
+            ) from exc
+        except requests.RequestException as exc:
+            raise OutletUnavailableError(f"WordPress at {self.base_url}: {method} {route} failed: {exc}") from exc
+        self._raise_for_status(response, method, route)
+        try:
+            return response.json()
+        except ValueError:
+            raise OutletRejectedError(
+                f"WordPress at {self.base_url} answered {method} {route} with something that is not JSON "
+                f"(HTTP {response.status_code}, {response.headers.get('Content-Type', 'no type')}); is the REST API on?"
+            ) from None
+
+    def _raise_for_status(self, response: requests.Response, method: str, route: str) -> None:
+        status = response.status_code
+        if status < 400:
+            return
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if not isinstance(body, dict):
+            body = {}
+        wp_code = str(body.get("code") or "")
+        message = html.unescape(str(body.get("message") or response.reason or "")).strip()
+        what = f"{method} {route}: HTTP {status}" + (f" {wp_code}" if wp_code else "") + (f": {message}" if message else "")
+        if status in (408, 429) or status >= 500:
+            wait = retry_after_seconds(response.headers.get("Retry-After"))
+            raise OutletUnavailableError(f"WordPress at {self.base_url} is unavailable ({what})",
+                                         retry_after=wait if wait is not None else DEFAULT_RETRY_AFTER)
+        if status in (401, 403):
+            raise OutletRejectedError(
+                f"WordPress at {self.base_url} refused user {self.credentials.username!r} ({what}); check the "
+                f"user's role and the Application Password in the environment variable {self.credentials.env_name}"
+            )
+        data = body.get("data") if isinstance(body.get("data"), dict) else {}
+        raise WordPressRejectedError(f"WordPress at {self.base_url} rejected {what}", status, wp_code, data)
+
+    # --- posts ----------------------------------------------------------------------------------
+
+    def get_post(self, post_id: int | str) -> dict[str, Any] | None:
+        """The post in edit context (raw fields, meta, any status including trash), or None when deleted."""
+        try:
+            return dict(self.call("GET", f"/wp/v2/posts/{int(post_id)}", params={"context": "edit"}))
+        except WordPressRejectedError as exc:
+            if exc.status in (404, 410):
+                return None
+            raise
+        except ValueError:
+            return None  # not a WordPress post id (a ledger row from another outlet kind)
+
+    def find_posts(self, **filters: str) -> list[dict[str, Any]]:
+        """Posts of any status but trash matching `filters` (slug=..., or syndication_id=... with the mu-plugin)."""
+        params = {"status": "any", "context": "edit", "per_page": 100, "orderby": "id", "order": "asc", **filters}
+        return list(self.call("GET", "/wp/v2/posts", params=params))
+
+    # --- categories and tags --------------------------------------------------------------------
+
+    def term_id(self, taxonomy: str, name: str) -> int:
+        """The id of the category or tag called `name`, created when missing; cached per process."""
+        key = (taxonomy, html.unescape(name).strip().casefold())
+        with self._terms_lock:
+            cached = self._terms.get(key)
+        if cached is not None:
+            return cached
+        term_id = self._find_term(taxonomy, name)
+        if term_id is None:
+            try:
+                term_id = int(self.call("POST", f"/wp/v2/{taxonomy}", json={"name": name})["id"])
+            except WordPressRejectedError as exc:
+                # another worker created it between our look-up and our create: WordPress says which one
+                if exc.wp_code != "term_exists" or "term_id" not in exc.data:
+                    raise
+                term_id = int(exc.data["term_id"])
+        with self._terms_lock:
+            self._terms[key] = term_id
+        return term_id
+
+    def forget_terms(self) -> None:
+        with self._terms_lock:
+            self._terms.clear()
+
+    def _find_term(self, taxonomy: str, name: str) -> int | None:
+        found = self.call("GET", f"/wp/v2/{taxonomy}", params={"search": name, "per_page": 100, "hide_empty": "false"})
+        for term in found:
+            if same_name(str(term.get("name", "")), name):
+                return int(term["id"])
+        return None
+
+    # --- media ----------------------------------------------------------------------------------
+
+    def find_media(self, slug: str) -> dict[str, Any] | None:
+        found = self.call("GET", "/wp/v2/media", params={"slug": slug, "context": "edit", "orderby": "id", "order": "asc"})
+        return dict(found[0]) if found else None
+
+    def upload_media(self, content: bytes, filename: str, content_type: str, fields: dict[str, str]) -> dict[str, Any]:
+        """Upload a file with its fields (slug, caption, alt_text, meta[...]) in the same request, so a crash
+        can never leave a captionless upload behind that a later run would then reuse."""
+        return dict(self.call(
+            "POST", "/wp/v2/media", params=fields, data=content,
+            headers={"Content-Type": content_type, "Content-Disposition": f'attachment; filename="{filename}"'},
+        ))
+
+    def delete_media(self, media_id: int) -> None:
+        self.call("DELETE", f"/wp/v2/media/{media_id}", params={"force": "true"})
+
+    # --- the user -------------------------------------------------------------------------------
+
+    def me(self) -> dict[str, Any]:
+        return dict(self.call("GET", "/wp/v2/users/me", params={"context": "edit"}))
+
+    def post_meta_keys(self) -> set[str]:
+        """The post meta keys the site exposes over REST (the mu-plugin's keys when it is installed)."""
+        schema = self.call("OPTIONS", "/wp/v2/posts").get("schema", {})
+        return set(schema.get("properties", {}).get("meta", {}).get("properties", {}))
