@@ -118,7 +118,7 @@ def run_demo(keep_running: bool = False) -> int:
 
 
 def _import_feed(app: Any, origin: str, database_url: str) -> list[dict[str, Any]]:
-    from worker.store import DeliveryState, Store
+    from worker.store import Store
 
     feed = feedparser.parse(f"{origin}{FEED_PATH}")
     links = [entry.link for entry in feed.entries]
@@ -134,7 +134,7 @@ def _import_feed(app: Any, origin: str, database_url: str) -> list[dict[str, Any
         for outlet_id in report["deliveries"]:
             while time.monotonic() < deadline:
                 delivery = store.get_delivery(report["article_id"], report["version"], outlet_id)
-                if delivery and delivery.state in (DeliveryState.DELIVERED, DeliveryState.FAILED):
+                if delivery and delivery.state.is_final:
                     row["state"], row["where"] = delivery.state.value, delivery.remote_url or delivery.last_error
                     _say(f"{outlet_id}: {row['state']} {row['where']}")
                     break

@@ -17,11 +17,22 @@ from worker.fetch import check_allowed
 from worker.settings import Settings, load_settings
 from worker.store import DeliveryState, Store
 
-FINISHED = {DeliveryState.DELIVERED, DeliveryState.FAILED}
-
 
 def _say(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def describe_ingest(report: dict[str, Any]) -> str:
+    """One line for an ingest result, in the words an operator uses."""
+    outcome = report["outcome"]
+    where = f"{report['article_id']} v{report['version']}"
+    return {
+        "new": f"stored {where} (new): {report['headline']}",
+        "new_version": f"stored {where} (the partner changed it): {report['headline']}",
+        "unchanged": f"{where} is unchanged: {report['headline']}",
+        "not_modified": f"{where} is unchanged (the partner answered 304): {report['headline']}",
+        "duplicate": f"a copy of {where}, already stored; not stored again: {report['headline']}",
+    }.get(outcome, f"{where} ({outcome}): {report['headline']}")
 
 
 def require_broker(settings: Settings) -> None:
@@ -66,7 +77,7 @@ def _wait_for_ingest(result: Any, timeout: float) -> dict[str, Any] | None:
             last_state = state
         if state == "SUCCESS":
             report = result.get()
-            _say(f"stored {report['article_id']} v{report['version']} ({report['outcome']}): {report['headline']}")
+            _say(describe_ingest(report))
             return report
         if state == "FAILURE":
             _say(f"import failed: {result.result}")
@@ -88,7 +99,7 @@ def _wait_for_deliveries(database_url: str, report: dict[str, Any], timeout: flo
     while pending and time.monotonic() < deadline:
         for outlet_id in sorted(pending):
             row = store.get_delivery(report["article_id"], report["version"], outlet_id)
-            if row is not None and row.state in FINISHED:
+            if row is not None and row.state.is_final:
                 pending.discard(outlet_id)
                 if row.state == DeliveryState.DELIVERED:
                     _say(f"delivered to {outlet_id}: {row.remote_url or row.remote_id}")
