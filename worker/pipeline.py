@@ -24,7 +24,7 @@ from worker.outlets import Outlet, RemoteRef, build_outlet
 from worker.page import Page, Validators
 from worker.ratelimit import HostLimiter
 from worker.robots import RobotsCache
-from worker.schema import Article
+from worker.schema import Article, article_id_for
 from worker.settings import Settings
 from worker.store import Delivery, DeliveryState, Store, UpsertOutcome
 
@@ -113,6 +113,16 @@ def _withdraw_gone(services: Services, source_id: str, url: str, reason: str,
         enqueue_withdrawal(article_id)
 
 
+def _is_own_page(services: Services, source: Source, url: str, page: Page, article: Article) -> bool:
+    """Whether this page is the article's own, the one whose edits make new versions: its canonical URL
+    (compared as article ids are, so http/https and default ports agree), or a URL that has stored a
+    version of it before (a partner serving under www. while declaring the bare host canonical)."""
+    if article.id in (article_id_for(url), article_id_for(page.url)):
+        return True
+    state = services.store.url_state(source.id, url)
+    return state is not None and state.article_id == article.id and state.content_hash is not None
+
+
 def _match_existing(services: Services, source: Source, page: Page, url: str, article: Article) -> str | None:
     """The id of an article this page is another copy of, if any: same URL under an alias, or the same
     body (a near duplicate) under a different id, or another partner's canonical article re-syndicated."""
@@ -122,8 +132,12 @@ def _match_existing(services: Services, source: Source, page: Page, url: str, ar
         if known and known != article.id:
             return known
     copied_from_elsewhere = not source.allows_host(urlsplit(article.url).hostname or "")
-    if copied_from_elsewhere and store.get_article(article.id) is not None:
-        return article.id  # the original partner's article is already here; this copy adds nothing
+    if (copied_from_elsewhere or not _is_own_page(services, source, url, page, article)) \
+            and store.get_article(article.id) is not None:
+        # the article is already here and this page is a copy of it (an AMP page, another outlet's
+        # re-syndication whose canonical link names the original): its own layout, section or
+        # description must not make a new version, nor a second delivery
+        return article.id
     signature = fingerprint_text(article.body_text)
     return store.find_near_duplicate(signature, exclude_article_id=article.id) if signature else None
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 from worker.config import FeedDiscovery, ListingDiscovery, SitemapDiscovery, Source
@@ -19,6 +19,7 @@ from worker.errors import PermanentError, SyndicationError, TransientError
 from worker.fetch import fetch_page, fetch_resource
 from worker.page import Page, Validators
 from worker.pipeline import Services
+from worker.store import Store
 from worker.store_polling import LinkSeen
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,57 @@ def _host(url: str) -> str:
     return urlsplit(url).hostname or ""
 
 
+#: how much a discovery kind says about an entry: a feed has title, dates and summary, a sitemap a date,
+#: a listing page only the link text
+_RICHNESS = {"feed": 3, "sitemap": 2, "listing": 1}
+
+
+def _comparable_fingerprint(store: Store, source_id: str, candidate: Candidate, kind: str) -> str:
+    """The candidate's fingerprint, tagged with its discovery kind; the stored one when that came from a
+    richer kind.
+
+    Why: fingerprints of different kinds never agree (a listing link's title alone vs a feed entry's title,
+    dates and summary). A busy listing page answering 200 while the feed answers 304 would otherwise look
+    like an edit of every link on it, and re-plan them all, and the feed's next change would flip them
+    back. The richer kind detects edits when it next answers 200; a richer kind replacing a poorer one
+    costs one conditional re-fetch per link, once.
+    """
+    tagged = f"{kind}:{candidate.fingerprint}"
+    if _RICHNESS.get(kind, 0) >= max(_RICHNESS.values()):
+        return tagged
+    known = store.known_link(source_id, candidate.url)
+    if known is None or known.fingerprint is None:
+        return tagged
+    stored_kind = known.fingerprint.split(":", 1)[0] if ":" in known.fingerprint else None
+    # an untagged fingerprint predates tagging and came from whichever kind: not evidence either way
+    richer = stored_kind is None or _RICHNESS.get(stored_kind, 0) > _RICHNESS.get(kind, 0)
+    return known.fingerprint if richer else tagged
+
+
+def _due_unlisted(services: Services, source: Source, listed: set[str], now: datetime) -> list[LinkSeen]:
+    """Known links inside the updates window that this poll's discovery did not hand over, and whose
+    re-check is due.
+
+    Why: a feed that answers 304 (or has dropped an entry) lists nothing, yet the partner may have
+    edited or withdrawn the page meanwhile; updates_window_hours promises a re-fetch by the clock, not
+    only when a feed changes. They go through plan_ingests with their stored fingerprint, so only the
+    re-check rule (not "changed") can plan them, and only one concurrent poller claims each.
+    """
+    store = services.store
+    recheck_before = now - timedelta(hours=source.recheck_every_hours)
+    due = []
+    for url in store.known_links(source.id, since=now - timedelta(hours=source.updates_window_hours)):
+        if url in listed:
+            continue
+        link = store.known_link(source.id, url)
+        if link is None or link.fingerprint is None:
+            continue  # met only through an operator's import: discovery never vouched for it
+        if any(at is not None and at >= recheck_before for at in (link.last_checked_at, link.last_planned_at)):
+            continue
+        due.append(LinkSeen(url=url, guid=link.guid, fingerprint=link.fingerprint, published=link.published_at))
+    return due
+
+
 def poll_source(
     services: Services,
     source_id: str,
@@ -123,15 +175,19 @@ def poll_source(
     discovery = _Discovery(services, source, report, heartbeat)
     store.record_poll_start(source_id)
     candidates: list[Candidate] = []
+    found_by: dict[str, str] = {}  # url -> kind of the first entry that listed it (the one filter_candidates keeps)
     transient: TransientError | None = None
     for entry in source.discover:
         try:
             if isinstance(entry, FeedDiscovery):
-                candidates += discovery.feed(entry)
+                found = discovery.feed(entry)
             elif isinstance(entry, SitemapDiscovery):
-                candidates += discovery.sitemap(entry, since)
+                found = discovery.sitemap(entry, since)
             else:
-                candidates += discovery.listing(entry)
+                found = discovery.listing(entry)
+            candidates += found
+            for candidate in found:
+                found_by.setdefault(candidate.url, entry.kind)
         except SyndicationError as exc:
             report.errors.append(f"{entry.kind} {entry.url}: {exc}")
             log.warning("poll %s: %s %s failed: %s", source_id, entry.kind, entry.url, exc)
@@ -144,8 +200,10 @@ def poll_source(
         if link and link.article_id and store.mark_withdrawn(link.article_id, "the partner's feed marks it withdrawn"):
             enqueue_withdrawal(link.article_id)
             report.withdrawn.append(candidate.url)
-    links = [LinkSeen(url=c.url, guid=c.guid, fingerprint=c.fingerprint, published=c.published)
+    links = [LinkSeen(url=c.url, guid=c.guid, published=c.published,
+                      fingerprint=_comparable_fingerprint(store, source_id, c, found_by.get(c.url, "feed")))
              for c in wanted if not c.withdrawn]
+    links += _due_unlisted(services, source, {c.url for c in wanted}, now)
     for url in store.plan_ingests(source_id, links, now, source.updates_window_hours, source.recheck_every_hours):
         enqueue_ingest(source_id, url)
         report.queued.append(url)
