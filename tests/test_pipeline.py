@@ -1,6 +1,7 @@
 """Ingest and delivery as plain functions (no broker): real HTTP on loopback, real SQLite, files outlet."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,30 @@ def test_server_errors_are_transient_and_not_recorded_as_failures(services: Serv
         ingest_url(services, "theepochtimes", httpserver.url_for("/busy"), None, enqueue)
     assert caught.value.retry_after == 7
     assert services.store.ingest_failures() == []
+
+
+def _rewrite_outlets(services: Services, text: str) -> None:
+    path = services.settings.config_dir / "outlets.yaml"
+    path.write_text(text)
+    stat = path.stat()
+    os.utime(path, (stat.st_atime, stat.st_mtime + 5))  # a new mtime even on a coarse-clock filesystem
+
+
+def test_routing_rules_pick_the_outlets(services: Services, httpserver: HTTPServer, tmp_path: Path) -> None:
+    _rewrite_outlets(services,
+        f"outlets:\n  - id: world\n    kind: files\n    directory: {tmp_path / 'w'}\n"
+        "    routing: {sections: [World News]}\n"
+        f"  - id: sports\n    kind: files\n    directory: {tmp_path / 's'}\n"
+        "    routing: {sections: [Sports]}\n")
+    httpserver.expect_request("/a.html").respond_with_data(FIXTURE.read_bytes(), content_type="text/html")
+    queued, enqueue = queue()
+    report = ingest_url(services, "theepochtimes", httpserver.url_for("/a.html"), None, enqueue)
+    assert queued == [(report.article_id, 1, "world")]
+
+
+def test_config_edits_reach_a_running_worker_and_broken_edits_are_ignored(services: Services, tmp_path: Path) -> None:
+    assert set(services.config.outlets) == {"files", "rejecting"}
+    _rewrite_outlets(services, f"outlets:\n  - id: newsroom\n    kind: files\n    directory: {tmp_path / 'n'}\n")
+    assert set(services.config.outlets) == {"newsroom"}
+    _rewrite_outlets(services, "outlets:\n  - id: broken\n    kind: files\n")  # no directory
+    assert set(services.config.outlets) == {"newsroom"}

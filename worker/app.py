@@ -16,8 +16,6 @@ from worker.embedded_redis import running_embedded_url
 from worker.settings import Settings, load_settings
 
 QUEUES = ("poll", "ingest", "deliver")
-#: how often beat asks which sources are due (each source still polls only once per its `interval`)
-SCHEDULER_TICK_SECONDS = 15.0
 FALLBACK_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
@@ -52,9 +50,9 @@ def create_app(settings: Settings | None = None) -> Celery:
         beat_schedule={
             "schedule-polls": {
                 "task": "syndication.schedule_polls",
-                "schedule": SCHEDULER_TICK_SECONDS,
+                "schedule": float(settings.scheduler_tick),
                 # a tick older than the next one is useless; don't let a backlog of them pile up
-                "options": {"expires": SCHEDULER_TICK_SECONDS},
+                "options": {"expires": float(settings.scheduler_tick)},
             },
         },
         task_acks_late=True,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -129,7 +130,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
         if args.beat:
             settings.var_dir.mkdir(parents=True, exist_ok=True)
             # an embedded beat; safe beside others: each poll is claimed once in Redis (worker/scheduling.py)
-            argv += ["--beat", "--schedule", str(settings.var_dir / "celerybeat-schedule")]
+            # each embedded beat keeps its own schedule file: two beats sharing one would corrupt it
+            schedule = settings.var_dir / f"celerybeat-schedule-{socket.gethostname()}-{os.getpid()}"
+            argv += ["--beat", "--schedule", str(schedule)]
         app.worker_main(argv)
     finally:
         if embedded:

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import redis
 
 from worker.config import Config, Source, load_config
-from worker.errors import ArticleNotFoundError, GoneError, PermanentError, TransientError
+from worker.errors import ArticleNotFoundError, ConfigError, GoneError, PermanentError, TransientError
 from worker.extract import extract_article
 from worker.fetch import fetch_page, make_limiter, make_robots_cache
 from worker.fingerprint import fingerprint_text
@@ -24,9 +24,10 @@ from worker.outlets import Outlet, RemoteRef, build_outlet
 from worker.page import Page, Validators
 from worker.ratelimit import HostLimiter
 from worker.robots import RobotsCache
+from worker.routing import outlets_for
 from worker.schema import Article, article_id_for
 from worker.settings import Settings
-from worker.store import Delivery, DeliveryState, Store, UpsertOutcome
+from worker.store import Delivery, Store, UpsertOutcome
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +39,26 @@ class Services:
     redis_client: redis.Redis | None = None
     _outlets: dict[str, Outlet] = field(default_factory=dict)
 
-    @cached_property
+    _config: Config | None = None
+    _config_stamp: tuple[float, ...] = ()
+
+    @property
     def config(self) -> Config:
-        return load_config(self.settings.config_dir)
+        """sources.yaml and outlets.yaml, re-read when either file changes, so a new source or outlet
+        reaches running workers without a restart. A broken edit keeps the last good config (and logs
+        why) rather than failing every task."""
+        files = [self.settings.config_dir / name for name in ("sources.yaml", "outlets.yaml")]
+        stamp = tuple(f.stat().st_mtime if f.exists() else 0.0 for f in files)
+        if self._config is None or stamp != self._config_stamp:
+            try:
+                self._config = load_config(self.settings.config_dir)
+            except ConfigError as exc:
+                if self._config is None:
+                    raise
+                log.error("config change ignored, keeping the last good config: %s", exc)
+            self._config_stamp = stamp
+            self._outlets.clear()
+        return self._config
 
     @cached_property
     def store(self) -> Store:
@@ -77,19 +95,18 @@ class IngestReport:
         return dict(self.__dict__)
 
 
-def route(services: Services, article_id: str, requested: list[str] | None) -> list[str]:
-    """Outlets that should hold this article: the ones asked for, else every enabled outlet, plus every
-    outlet that already had an earlier version (a new version follows the old one wherever it went).
-
-    (Per-outlet routing rules by source, section and language come with issue 5.)
+def route(services: Services, article: Article, requested: list[str] | None) -> list[str]:
+    """Outlets that should hold this article: the ones asked for, else every enabled outlet whose routing
+    rules take it, plus every outlet that already had an earlier version (a new version follows the old
+    one wherever it went, even if the rules changed since).
     """
     if requested:
         for outlet_id in requested:
             services.config.outlet(outlet_id)  # an unknown outlet is a permanent error, named
         targets = list(requested)
     else:
-        targets = [o.id for o in services.config.outlets.values() if o.enabled]
-    had_it = sorted(services.store.outlets_delivered(article_id) - set(targets))
+        targets = outlets_for(article, services.config.outlets.values())
+    had_it = sorted(services.store.outlets_delivered(article.id) - set(targets))
     return targets + [o for o in had_it if o in services.config.outlets]
 
 
@@ -204,9 +221,9 @@ def ingest_url(
         store.record_new_article(source_id)
     queued = []
     if not store.is_withdrawn(stored.id):
-        for outlet_id in route(services, stored.id, outlet_ids):
+        for outlet_id in route(services, stored, outlet_ids):
             done = store.get_delivery(stored.id, stored.version, outlet_id)
-            if done is not None and done.state in (DeliveryState.DELIVERED, DeliveryState.FAILED):
+            if done is not None and done.state.is_final:
                 continue
             enqueue_delivery(stored.id, stored.version, outlet_id)
             queued.append(outlet_id)
@@ -228,7 +245,7 @@ def deliver_article(services: Services, article_id: str, version: int | None, ou
         raise ArticleNotFoundError(f"article {article_id} version {version or 'latest'} is not in the store")
     outlet = services.outlet(outlet_id)
     delivery = store.begin_delivery(article.id, article.version, outlet_id)
-    if delivery.state in (DeliveryState.DELIVERED, DeliveryState.FAILED):
+    if delivery.state.is_final:
         return delivery
     if store.is_withdrawn(article.id):
         return store.mark_failed(delivery.id, "not delivered: the partner withdrew the article")

@@ -33,6 +33,8 @@ class Settings:
     user_agent: str
     #: how long Redis waits before handing an unacknowledged task to another worker (see README: Recovery)
     visibility_timeout: int = 3600
+    #: how often beat asks which sources are due (each source still polls once per its own interval)
+    scheduler_tick: int = 15
     #: how often a worker looks for tasks abandoned by a dead worker (after visibility_timeout)
     restore_interval: int = 60
     #: prefix for every Redis key we and Celery use, so several deployments (or test runs) share a server
@@ -72,6 +74,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         user_agent=env.get("SYNDICATION_USER_AGENT") or f"syndication-worker/{__version__} (+{contact})",
         visibility_timeout=_int_env("SYNDICATION_VISIBILITY_TIMEOUT", 3600),
         restore_interval=_int_env("SYNDICATION_RESTORE_INTERVAL", 60),
+        scheduler_tick=max(1, _int_env("SYNDICATION_SCHEDULER_TICK", 15)),
         redis_key_prefix=env.get("SYNDICATION_REDIS_KEY_PREFIX", ""),
         fetch_timeout=_int_env("SYNDICATION_FETCH_TIMEOUT", 20),
         max_page_bytes=_int_env("SYNDICATION_MAX_PAGE_BYTES", 10 * 1024 * 1024),

@@ -134,7 +134,8 @@ def ingest(self: Task, source_id: str, url: str, outlet_ids: list[str] | None = 
     try:
         return ingest_url(svc, source_id, url, outlet_ids, queue_delivery, queue_withdrawals).as_dict()
     except TransientError as exc:
-        retry_or_give_up(self, exc, lambda reason: svc.store.record_ingest_failure(source_id, url, exc.code, reason))
+        code = exc.code
+        retry_or_give_up(self, exc, lambda reason: svc.store.record_ingest_failure(source_id, url, code, reason))
         raise  # unreachable: retry_or_give_up always raises
 
 
@@ -153,9 +154,9 @@ def deliver(self: Task, article_id: str, outlet_id: str, version: int | None = N
             row = deliver_article(svc, article_id, version, outlet_id)
         except TransientError as exc:
             def give_up(reason: str) -> None:
-                failed = svc.store.get_delivery(article_id, version, outlet_id)
-                if failed is not None:
-                    svc.store.mark_failed(failed.id, reason)
+                exhausted = svc.store.get_delivery(article_id, version, outlet_id)
+                if exhausted is not None:
+                    svc.store.mark_dead(exhausted.id, reason)  # replayable: `syndicate deliveries retry`
             retry_or_give_up(self, exc, give_up)
             raise
     return {"article_id": row.article_id, "version": row.version, "outlet_id": row.outlet_id,

@@ -90,8 +90,8 @@ class FilesOutlet(Outlet):
         notice = json.dumps({"article_id": remote.id, "withdrawn": True, "reason": reason}, indent=2).encode() + b"\n"
         page = (
             "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><meta name=\"robots\" content=\"noindex\">"
-            f"<title>Withdrawn</title></head><body><p class=\"withdrawn\">This article was withdrawn by its "
-            f"publisher.</p></body></html>\n"
+            "<title>Withdrawn</title></head><body><p class=\"withdrawn\">This article was withdrawn by its "
+            "publisher.</p></body></html>\n"
         ).encode()
         try:
             if write_atomically(folder / "withdrawn.json", notice) | write_atomically(folder / "index.html", page):
