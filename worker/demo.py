@@ -1,8 +1,9 @@
 """`syndicate demo`: the whole product on one laptop, through the real queue, in one command.
 
 It serves the bundled sample partner site on 127.0.0.1, starts a private Redis (unless REDIS_URL is
-set) and a real Celery worker process, queues every article of the sample feed for ingest, waits for
-each to be stored and delivered to a files outlet under ./var/outlets, and prints what happened.
+set) and a real Celery worker process, polls the sample partner's feed through the queue (the poll
+queues an ingest per new article), follows each article until it is stored and delivered to a files
+outlet under ./var/outlets, and prints what happened.
 """
 from __future__ import annotations
 
@@ -14,14 +15,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-import feedparser
-
 from worker.embedded_redis import EmbeddedRedis
 from worker.sample_site import SampleSite
 from worker.settings import load_settings
 
 SITE_ROOT = Path(__file__).parent / "demo_site"
 FEED_PATH = "/theepochtimes/feed.xml"
+
+#: the sample site's port when free: the same links on every run, so a second run finds nothing new
+DEMO_PORT = 8765
+SOURCE_ID = "theepochtimes"
+OUTLET_ID = "demo-files"
 
 SOURCES_YAML = """\
 # written by `syndicate demo`: the bundled sample partner, served on 127.0.0.1
@@ -32,6 +36,8 @@ sources:
     allowed_domains: [127.0.0.1, partner.test]
     # the sample site runs on this machine; a real partner never needs this
     allow_private_networks: [127.0.0.1]
+    discover:
+      - {{kind: feed, url: "{feed_url}"}}
     selectors:
       drop: [".newsletter-inline", ".related-inline", ".ad-slot"]
 """
@@ -45,11 +51,11 @@ outlets:
 """
 
 
-def _write_demo_config(var_dir: Path) -> tuple[Path, Path]:
+def _write_demo_config(var_dir: Path, feed_url: str) -> tuple[Path, Path]:
     config_dir = var_dir / "demo" / "config"
     config_dir.mkdir(parents=True, exist_ok=True)
     outlet_dir = var_dir / "outlets" / "demo-files"
-    (config_dir / "sources.yaml").write_text(SOURCES_YAML.format(), encoding="utf-8")
+    (config_dir / "sources.yaml").write_text(SOURCES_YAML.format(feed_url=feed_url), encoding="utf-8")
     (config_dir / "outlets.yaml").write_text(OUTLETS_YAML.format(directory=outlet_dir), encoding="utf-8")
     return config_dir, outlet_dir
 
@@ -80,13 +86,13 @@ def _say(message: str) -> None:
 def run_demo(keep_running: bool = False) -> int:
     settings = load_settings()
     var_dir = settings.var_dir
-    config_dir, outlet_dir = _write_demo_config(var_dir)
-    site = SampleSite(SITE_ROOT)
+    site = SampleSite(SITE_ROOT, preferred_port=DEMO_PORT)
     embedded = None if settings.redis_url else EmbeddedRedis(var_dir / "redis")
     worker: subprocess.Popen[bytes] | None = None
     try:
         origin = site.start()
         _say(f"sample partner site on {origin}{FEED_PATH}")
+        config_dir, outlet_dir = _write_demo_config(var_dir, f"{origin}{FEED_PATH}")
         redis_url = settings.redis_url or embedded.start()  # type: ignore[union-attr]
         _say(f"Redis at {redis_url}" + (" (private, stops with the demo)" if embedded else ""))
         env = {**os.environ, "REDIS_URL": redis_url, "CONFIG_DIR": str(config_dir),
@@ -98,7 +104,7 @@ def run_demo(keep_running: bool = False) -> int:
         app = create_app(load_settings())
         _wait_for_worker(app, worker)
         _say(f"Celery worker up (pid {worker.pid}, log var/demo/worker.log)")
-        rows = _import_feed(app, origin, settings.database_url)
+        rows = _poll_and_follow(app, settings.database_url)
         _print_table(rows, outlet_dir)
         if keep_running:
             _say("running; press Ctrl-C to stop")
@@ -117,34 +123,58 @@ def run_demo(keep_running: bool = False) -> int:
         site.stop()
 
 
-def _import_feed(app: Any, origin: str, database_url: str) -> list[dict[str, Any]]:
+def _poll_and_follow(app: Any, database_url: str) -> list[dict[str, Any]]:
+    """Poll the sample partner through the real queue, then follow each queued link to delivery."""
+    from worker.importing import describe_ingest
     from worker.store import Store
 
-    feed = feedparser.parse(f"{origin}{FEED_PATH}")
-    links = [entry.link for entry in feed.entries]
-    _say(f"feed lists {len(links)} article(s); queueing ingest for each")
-    results = [(link, app.send_task("syndication.ingest", ("theepochtimes", link), queue="ingest")) for link in links]
+    report = app.send_task("syndication.poll_source", (SOURCE_ID,), queue="poll").get(timeout=120)
+    _say(f"poll: {report['discovered']} article link(s) in the feed, {len(report['queued'])} queued for ingest"
+         + (f", errors: {report['errors']}" if report["errors"] else ""))
     store = Store(database_url)
     rows = []
-    for link, result in results:
-        report = result.get(timeout=120)
-        _say(f"stored {report['article_id']} v{report['version']} ({report['outcome']}): {report['headline']}")
-        row: dict[str, Any] = {**report, "state": "-", "where": "", "link": link}
-        deadline = time.monotonic() + 120
-        for outlet_id in report["deliveries"]:
-            while time.monotonic() < deadline:
-                delivery = store.get_delivery(report["article_id"], report["version"], outlet_id)
-                if delivery and delivery.state.is_final:
-                    row["state"], row["where"] = delivery.state.value, delivery.remote_url or delivery.last_error
-                    _say(f"{outlet_id}: {row['state']} {row['where']}")
-                    break
-                time.sleep(0.2)
-        if not report["deliveries"]:
-            previous = store.previous_remote(report["article_id"], "demo-files")
-            row["state"] = "already delivered" if previous else "-"
-            row["where"] = previous.remote_url if previous else ""
-        rows.append(row)
+    for url in report["queued"]:
+        already = {(a.id, a.version) for a in store.list_articles(source_id=SOURCE_ID)}
+        article = _wait(lambda: _stored_from(store, url), f"the ingest of {url}")
+        outcome = "unchanged" if (article.id, article.version) in already else (
+            "new" if article.version == 1 else "new_version")
+        _say(describe_ingest({"article_id": article.id, "version": article.version, "outcome": outcome,
+                              "headline": article.headline}))
+        delivery = _wait(lambda: _finished_delivery(store, article), f"the delivery of {article.id}")
+        _say(f"{OUTLET_ID}: {delivery.state.value} {delivery.remote_url or delivery.last_error or ''}")
+        rows.append({"article_id": article.id, "version": article.version, "outcome": outcome,
+                     "state": delivery.state.value, "headline": article.headline})
+    if not report["queued"]:
+        for article in store.list_articles(source_id=SOURCE_ID):
+            previous = store.previous_remote(article.id, OUTLET_ID)
+            rows.append({"article_id": article.id, "version": article.version, "outcome": "unchanged",
+                         "state": "already delivered" if previous else "-", "headline": article.headline})
     return rows
+
+
+def _stored_from(store: Any, url: str) -> Any:
+    state = store.url_state(SOURCE_ID, url)
+    if state is None or state.article_id is None:
+        failures = [f for f in store.ingest_failures(SOURCE_ID) if f.url == url]
+        if failures:
+            raise RuntimeError(f"the ingest of {url} failed: {failures[0].last_error}")
+        return None
+    return store.get_article(state.article_id)
+
+
+def _finished_delivery(store: Any, article: Any) -> Any:
+    delivery = store.get_delivery(article.id, article.version, OUTLET_ID)
+    return delivery if delivery is not None and delivery.state.is_final else None
+
+
+def _wait(probe: Any, what: str, timeout: float = 120) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = probe()
+        if found is not None:
+            return found
+        time.sleep(0.2)
+    raise RuntimeError(f"timed out waiting for {what}; see var/demo/worker.log")
 
 
 def _print_table(rows: list[dict[str, Any]], outlet_dir: Path) -> None:

@@ -44,10 +44,11 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class SampleSite:
-    """A threaded HTTP server on a free loopback port serving `root`."""
+    """A threaded HTTP server on a loopback port serving `root`."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, preferred_port: int = 0) -> None:
         self.root = root.resolve()
+        self.preferred_port = preferred_port
         self.server: ThreadingHTTPServer | None = None
 
     @property
@@ -56,7 +57,12 @@ class SampleSite:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def start(self) -> str:
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Handler, root=self.root, origin=""))
+        """Listen on the preferred port (so links stay the same from run to run), else any free one."""
+        handler = partial(_Handler, root=self.root, origin="")
+        try:
+            self.server = ThreadingHTTPServer(("127.0.0.1", self.preferred_port), handler)
+        except OSError:
+            self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.server.RequestHandlerClass = partial(_Handler, root=self.root, origin=self.origin)  # type: ignore[assignment]
         threading.Thread(target=self.server.serve_forever, daemon=True, name="sample-site").start()
         return self.origin
