@@ -309,3 +309,27 @@ def test_billion_laughs_feed_is_refused_recorded_and_the_worker_carries_on(deplo
         wait_delivered(deployment, store, 2)
         assert len(store.list_articles(limit=10)) == 2
         assert store.source_health(SOURCE).last_poll_ok is True
+
+
+# --- the operator's Run Now and health table -----------------------------------------------------------
+
+def test_poll_now_from_the_cli_reports_what_it_queued_and_sources_shows_health(deployment: Deployment) -> None:
+    import subprocess
+    import sys
+
+    def syndicate(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "worker.cli", *args], env=deployment.env(), cwd=ROOT,
+                              capture_output=True, text=True, timeout=120)
+
+    with PartnerSite(3) as site:
+        configure(deployment, source_yaml(SOURCE, "The Epoch Times", f"      - {{kind: feed, url: '{site.feed_url}'}}\n"))
+        deployment.start_worker()
+        result = syndicate("poll", SOURCE, "--wait")
+        assert result.returncode == 0, result.stderr
+        assert "3 links, 3 queued for ingest" in result.stderr
+        assert sorted(result.stdout.split()) == sorted(site.article_url(i) for i in range(3))
+        wait_delivered(deployment, Store(deployment.database_url), 3)
+        table = syndicate("sources")
+        assert table.returncode == 0, table.stderr
+        row = next(line for line in table.stdout.splitlines() if line.startswith(SOURCE))
+        assert " ok " in row and row.split()[-1] == "3"  # status ok, 3 articles counted
