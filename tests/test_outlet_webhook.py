@@ -6,12 +6,14 @@ workers on real Redis, where the retry policy of tasks.py meets the outlet's err
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from datetime import datetime, timezone
 
 import pytest
 
-from tests.plugins.celery_worker import Deployment
+from tests.plugins.celery_worker import ROOT, Deployment
 from tests.support.webhook_receiver import Reply, WebhookReceiver, signature_is_valid
 from worker.errors import ConfigError, OutletRejectedError, OutletUnavailableError
 from worker.outlets.base import RemoteRef
@@ -260,3 +262,7 @@ def test_a_client_error_fails_permanently_with_the_receivers_body_on_the_ledger(
         assert 'section \\"Opinion\\" is not syndicated here' in (row.last_error or "")
         time.sleep(2.5)  # no retry comes
         assert len(receiver.requests) == 1 and receiver.accepted == {}
+        listing = subprocess.run([sys.executable, "-m", "worker.cli", "deliveries", "--state", "failed"],
+                                 env=deployment.env(), cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert listing.returncode == 0, listing.stderr
+        assert "failed" in listing.stdout and 'section \\"Opinion\\" is not syndicated here' in listing.stdout
