@@ -17,8 +17,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
 import redis
@@ -43,6 +41,7 @@ from worker.ratelimit import HostLimiter, LocalRateLimiter, RedisRateLimiter
 from worker.robots import RobotsCache, origin_of, robots_text, robots_url
 from worker.settings import Settings
 from worker.ssrf import guarded_adapter, parse_networks
+from worker.retry_after import retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -108,18 +107,6 @@ def check_allowed(url: str, source: Source) -> None:
         )
 
 
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            return max(0.0, (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds())
-        except (TypeError, ValueError):
-            return None
-
-
 def _wait_for_turn(url: str, rate: float, source: Source, settings: Settings, limiter: HostLimiter) -> None:
     """Sleep until the host's shared bucket gives us a token; a long wait becomes a retry instead."""
     host = urlsplit(url).hostname or ""
@@ -161,7 +148,7 @@ def _load_robots(url: str, source: Source, settings: Settings, limiter: HostLimi
 
 def _raise_for_status(response: requests.Response, url: str, settings: Settings, limiter: HostLimiter) -> None:
     status = response.status_code
-    retry_after = _retry_after(response.headers.get("Retry-After"))
+    retry_after = retry_after_seconds(response.headers.get("Retry-After"))
     if status in (429, 503):
         # the host asked every one of our workers to slow down, not just this task
         pause = min(retry_after if retry_after is not None else settings.fetch_backoff_default, settings.fetch_backoff_max)

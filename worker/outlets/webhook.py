@@ -31,8 +31,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 import requests
@@ -42,6 +40,7 @@ from worker.errors import ConfigError, OutletRejectedError, OutletUnavailableErr
 from worker.outlets.base import Outlet, OutletOptions, RemoteRef
 from worker.outlets.signing import signed_headers
 from worker.schema import Article, to_ninjs
+from worker.retry_after import retry_after_seconds
 
 #: how much of an answer's body we read and keep: enough for an error message, never a whole page
 MAX_BODY_BYTES = 64 * 1024
@@ -60,19 +59,6 @@ class WebhookOptions(OutletOptions):
     timeout: float = Field(default=10.0, gt=0)
     #: extra headers the receiver wants (routing keys and the like); never secrets
     headers: dict[str, str] = Field(default_factory=dict)
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """Retry-After as seconds: delta-seconds or an HTTP date; None when absent or unreadable."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            return max(0.0, (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds())
-        except (TypeError, ValueError):
-            return None
 
 
 def json_body(document: dict[str, Any]) -> bytes:

@@ -15,14 +15,13 @@ from __future__ import annotations
 import html
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import requests
 
 from worker.errors import OutletRejectedError, OutletUnavailableError
+from worker.retry_after import retry_after_seconds
 
 API_REL = "https://api.w.org/"
 #: a server answering with no Retry-After gets this long before the task tries again
@@ -37,18 +36,6 @@ class WordPressRejectedError(OutletRejectedError):
         self.status = status
         self.wp_code = wp_code
         self.data = data or {}
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
-        except (TypeError, ValueError):
-            return None
 
 
 def same_name(a: str, b: str) -> bool:
