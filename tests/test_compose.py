@@ -16,7 +16,7 @@ def load_compose() -> dict:
 
 
 def test_compose_has_the_services_of_a_deployment() -> None:
-    assert set(load_compose()["services"]) == {"redis", "postgres", "worker", "beat", "flower"}
+    assert set(load_compose()["services"]) == {"redis", "postgres", "worker", "beat", "web", "flower"}
 
 
 def test_every_command_names_a_real_entry_point_or_module() -> None:
@@ -43,7 +43,7 @@ def test_every_command_names_a_real_entry_point_or_module() -> None:
 
 def test_worker_services_get_the_broker_and_database() -> None:
     services = load_compose()["services"]
-    for name in ("worker", "beat", "flower"):
+    for name in ("worker", "beat", "web", "flower"):
         environment = services[name]["environment"]
         assert environment["REDIS_URL"].startswith("redis://redis:")
         assert environment["DATABASE_URL"].startswith("postgresql+psycopg://")

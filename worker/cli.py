@@ -23,6 +23,7 @@ environment:
   REDIS_URL      broker (default: a private redis-server that `syndicate worker` starts under ./var/redis)
   DATABASE_URL   store (default: sqlite:///./var/syndication.db; PostgreSQL: postgresql+psycopg://...)
   CONFIG_DIR     folder with sources.yaml and outlets.yaml (default: ./config)
+  SYNDICATION_API_TOKEN  bearer token of the API and the console login (required off loopback)
 
 examples:
   syndicate demo                                  # the whole path on a bundled sample partner site
@@ -30,6 +31,7 @@ examples:
   syndicate worker                                # terminal 1
   syndicate import https://partner.example/a.html --source partner --wait   # terminal 2
   syndicate articles list
+  syndicate serve                                 # console at http://127.0.0.1:8080/console/
 """
 
 
@@ -218,6 +220,13 @@ def cmd_outlets(args: argparse.Namespace) -> int:
     return check_outlets(args.ids or None)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """The HTTP API, the operator console and /metrics (uvicorn)."""
+    from worker.web.server import serve
+
+    return serve(args.host, args.port, log_level=args.log_level)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from worker.demo import run_demo
 
@@ -301,6 +310,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("migrate", help="create or upgrade the store's tables (DATABASE_URL)")
     p.set_defaults(func=cmd_migrate)
+
+    p = commands.add_parser("serve", help="run the HTTP API and the operator console (/console/, /docs, /metrics)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1; any other address needs SYNDICATION_API_TOKEN)")
+    p.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    p.set_defaults(func=cmd_serve)
 
     p = commands.add_parser("demo", help="run the whole path on a bundled sample partner site")
     p.add_argument("--keep-running", action="store_true", help="leave the site, Redis and worker up until Ctrl-C")
