@@ -273,6 +273,9 @@ def _load_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found (copy the example from the project's config/ folder)") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start} of the file: {exc.reason}); "
+                          "save it as UTF-8") from None
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -280,6 +283,14 @@ def _load_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
         mark = exc.problem_mark
         where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError(f"{path}{where}: not valid YAML: {exc.problem}") from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (control characters, NUL)
+        line = text.count("\n", 0, exc.position) + 1
+        raise ConfigError(f"{path}, line {line}: not valid YAML: character #x{exc.character:04x} is not "
+                          "allowed in YAML") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    except RecursionError:  # PyYAML's parser recurses once per nesting level
+        raise ConfigError(f"{path}: not valid YAML: nested too deeply") from None
     return (data if data is not None else {}), root
 
 

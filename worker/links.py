@@ -48,8 +48,26 @@ def strip_tracking(query: str) -> str:
 
 def is_http(url: str) -> bool:
     """True for an absolute http(s) URL with a host: the only links that can be articles."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unclosed IPv6 bracket
+        return False
     return parts.scheme in _DEFAULT_PORTS and bool(parts.netloc)
+
+
+def join_http(base: str, href: str | None) -> str | None:
+    """`href` resolved against `base` when that gives an http(s) URL with a host that urllib can take
+    apart (port a number in range, IPv6 literal closed); None otherwise. Never raises: partner markup is
+    full of broken links (`http://[::1`, `:99999`), and one of them must not cost the whole page."""
+    if not href or not href.strip():
+        return None
+    try:
+        absolute = urljoin(base, href.strip())
+        parts = urlsplit(absolute)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in 0-65535
+    except ValueError:
+        return None
+    return absolute if parts.scheme.lower() in _DEFAULT_PORTS and parts.hostname else None
 
 
 def normalize_link(url: str, base: str | None = None) -> str:

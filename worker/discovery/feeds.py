@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import calendar
 import io
+import re
 import time
 from datetime import datetime, timezone
 from typing import Any
 
 import feedparser
 import lxml.html
+from lxml import etree
 
 from worker.discovery.candidate import Candidate, DiscoveryParseError, UnsafeXmlError, parse_w3c_date
 from worker.discovery.xmlsafe import Tombstone, gunzip_capped, screen_feed
@@ -44,14 +46,35 @@ def parse_feed(data: bytes, base_url: str, max_entries: int = MAX_FEED_ENTRIES) 
         screened = screen_feed(data, max_entries)
     except UnsafeXmlError as exc:
         raise UnsafeXmlError(f"{base_url}: {exc.reason}") from None
-    # A stream, never bytes: given bytes feedparser tries them as a file name (and a URL) first.
-    parsed = feedparser.parse(io.BytesIO(screened.data), response_headers={"content-location": base_url})
+    data = _INVALID_CHARACTER_REFERENCE.sub(_replace_invalid_reference, screened.data)
+    try:
+        # A stream, never bytes: given bytes feedparser tries them as a file name (and a URL) first.
+        parsed = feedparser.parse(io.BytesIO(data), response_headers={"content-location": base_url})
+    except (ValueError, OverflowError, UnicodeError, LookupError, RecursionError) as exc:
+        # feedparser's own bugs on hostile bytes (a character reference it cannot decode, an encoding
+        # it guesses wrong); the document is refused by name rather than crashing the poll
+        raise DiscoveryParseError(f"{base_url}: the feed cannot be read ({type(exc).__name__}: {exc})") from None
     if not parsed.entries and not parsed.get("version"):
         reason = parsed.get("bozo_exception") or "no RSS or Atom root element"
         raise DiscoveryParseError(f"{base_url}: not an RSS or Atom feed ({reason})")
     candidates = [c for c in (_from_entry(e, base_url) for e in parsed.entries[:max_entries]) if c]
     candidates.extend(c for c in (_from_tombstone(t, base_url) for t in screened.tombstones) if c)
     return candidates
+
+
+#: numeric character references, to check before feedparser sees them: it raises on a surrogate
+#: (&#xD800;), a code point past U+10FFFF or a number too big for chr() instead of ignoring them
+_CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_INVALID_CHARACTER_REFERENCE = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
+
+
+def _replace_invalid_reference(match: re.Match[bytes]) -> bytes:
+    hex_digits, decimal = match.groups()
+    if len(hex_digits or decimal) > 8:
+        return b"&#xFFFD;"
+    code = int(hex_digits, 16) if hex_digits else int(decimal)
+    valid = 0 < code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF
+    return match.group(0) if valid else b"&#xFFFD;"
 
 
 def _datetime(value: time.struct_time | None) -> datetime | None:
@@ -68,8 +91,12 @@ def _plain(detail: dict[str, Any] | None, value: str | None) -> str | None:
     """Text of a title given as HTML (Atom type="html"); plain titles pass through."""
     if not value:
         return None
+    value = _CONTROL_CHARACTERS.sub("", value)  # lxml refuses them (ValueError), and they mean nothing in a title
     if detail and "html" in (detail.get("type") or "") and "<" in value:
-        value = lxml.html.fragment_fromstring(value, create_parent="div").text_content()
+        try:
+            value = lxml.html.fragment_fromstring(value, create_parent="div").text_content()
+        except (etree.ParserError, ValueError):
+            pass  # the title as written, markup and all, is still better than no title
     return " ".join(value.split()) or None
 
 

@@ -6,14 +6,13 @@ lxml parser) and the selector cache of worker.css, so a listing page is read exa
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import urljoin
 
 import lxml.html
 
 from worker.css import select
 from worker.discovery.candidate import Candidate
 from worker.extract.document import parse, text_of
-from worker.links import is_http, normalize_link
+from worker.links import is_http, join_http, normalize_link
 
 
 @dataclass
@@ -37,7 +36,7 @@ def _href(element: lxml.html.HtmlElement) -> tuple[str | None, lxml.html.HtmlEle
 def _document_base(root: lxml.html.HtmlElement, base_url: str) -> str:
     """The page's <base href> resolved against its URL; relative links are relative to it."""
     base = root.find(".//base[@href]")
-    return urljoin(base_url, base.get("href").strip()) if base is not None else base_url
+    return (join_http(base_url, base.get("href")) if base is not None else None) or base_url
 
 
 def parse_listing(html: bytes | str, base_url: str, link_selector: str,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import datetime, timezone
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import lxml.html
 from lxml import etree
@@ -25,6 +25,7 @@ from worker.extract.metadata import Metadata, extract_metadata
 from worker.extract.postfilter import filter_blocks
 from worker.extract.repeats import drop_repeats
 from worker.extract.republished import Original, find_original
+from worker.links import join_http
 from worker.schema import Article, SourceRef, make_article, render_attribution
 
 __all__ = ["extract_article", "ExtractionError"]
@@ -70,7 +71,8 @@ def extract_article(html: str | bytes, url: str, source: Source | None = None) -
             if element.getparent() is not None:
                 element.drop_tree()
     base_href = _BASE(root)
-    base = urljoin(url, base_href[0].strip()) if base_href else url
+    # a <base href> that is not a usable http(s) URL (javascript:, an unclosed IPv6 bracket) is ignored
+    base = (join_http(url, base_href[0]) if base_href else None) or url
 
     meta = extract_metadata(root, base, selectors)
     if not meta.headline:

@@ -6,7 +6,6 @@ sanitizer — drops only what must go, never paragraph boundaries.
 """
 from __future__ import annotations
 
-from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 import nh3
@@ -15,6 +14,7 @@ from lxml import etree
 from worker.extract.boilerplate import NON_CONTENT_TAGS
 from worker.extract.document import collapse, drop_tag, drop_tree
 from worker.extract.image import image_source
+from worker.links import join_http
 
 ALLOWED_TAGS = frozenset({"p", "h2", "h3", "h4", "blockquote", "ul", "ol", "li", "a", "strong", "em",
                           "figure", "img", "figcaption", "br"})
@@ -51,8 +51,8 @@ def _normalize(root: etree._Element, base: str) -> None:
                 cell.tail = " " + (cell.tail or "")
         elif tag == "a":
             href = (element.get("href") or "").strip()
-            absolute = urljoin(base, href) if href and not href.startswith("#") else ""
-            if urlsplit(absolute).scheme in ("http", "https"):
+            absolute = join_http(base, href) if not href.startswith("#") else None
+            if absolute is not None:
                 element.attrib.clear()
                 element.set("href", absolute)
             else:

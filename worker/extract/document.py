@@ -18,6 +18,7 @@ from worker.errors import ExtractionError
 # zero-width characters count as whitespace: editors leave paragraphs holding only a U+200B
 _WHITESPACE = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff]+")
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
+_CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0e-\x1f]")
 
 
 def _html_parser() -> etree.HTMLParser:
@@ -55,6 +56,10 @@ def decode(html: str | bytes) -> str:
 def parse(html: str | bytes) -> lxml.html.HtmlElement:
     """The page as an lxml tree; raises ExtractionError when there is nothing to parse."""
     text = _XML_DECLARATION.sub("", decode(html), count=1)
+    # C0 control characters mean nothing in HTML, and lxml refuses them in any string set on a tree
+    # (ValueError "All strings must be XML compatible" when a later layer moves text or sets an href);
+    # a form feed is whitespace in HTML, so it becomes a space
+    text = _CONTROL_CHARACTERS.sub("", text.replace("\x0c", " "))
     if not text.strip():
         raise ExtractionError("the page is empty")
     try:

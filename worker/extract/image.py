@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
 from worker.config import Selectors
 from worker import css
 from worker.extract.document import class_tokens, collapse, text_of
+from worker.links import join_http
 from worker.schema import Image
 
 _SCOPE = etree.XPath("(//article | //main | //*[@role='main'] | //body)[1]")
@@ -69,8 +69,8 @@ def image_source(img: etree._Element, base: str) -> str | None:
         candidates.append(srcset.split(",")[-1].strip().split(" ")[0])
     for value in candidates:
         if value and not value.strip().startswith("data:"):
-            absolute = urljoin(base, value.strip())
-            if urlsplit(absolute).scheme in ("http", "https"):
+            absolute = join_http(base, value)
+            if absolute is not None:
                 return absolute
     return None
 
@@ -121,8 +121,8 @@ def _text_longer_than(element: etree._Element, limit: int) -> bool:
 
 def lead_image_declared(base: str, declared: dict[str, Any]) -> tuple[Image | None, None]:
     """The image the page declares in its metadata, when no figure on the page shows it."""
-    url = urljoin(base, declared["url"]) if declared.get("url") else None
-    if not url or urlsplit(url).scheme not in ("http", "https"):
+    url = join_http(base, declared.get("url"))
+    if url is None:
         return None, None
     caption, credit = split_credit(declared.get("caption") or "")
     return Image(
@@ -138,7 +138,8 @@ def lead_image(
     selectors = selectors or Selectors()
     container = css.select_one(root, selectors.lead_image) or _leading_figure(root)
     declared = declared or {}
-    declared_url = urljoin(base, declared["url"]) if declared.get("url") else None
+    # only an http(s) URL can stand in for the figure's own (og:image may say `javascript:...`)
+    declared_url = join_http(base, declared.get("url"))
     if container is None:
         return lead_image_declared(base, declared)
 

@@ -9,7 +9,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
@@ -20,6 +19,7 @@ from worker.extract.document import class_tokens, collapse, text_of
 from worker.extract.headline import choose_headline, strip_site_suffix
 from worker.extract.jsonld import JsonLd, pixel_size
 from worker.extract.pagedates import find_dates
+from worker.links import join_http
 from worker.schema import Author
 
 _META = etree.XPath("//meta[@content]")
@@ -64,10 +64,7 @@ def meta_tags(root: etree._Element) -> dict[str, list[str]]:
 
 
 def _absolute_http(href: str | None, base: str) -> str | None:
-    if not href or not href.strip():
-        return None
-    absolute = urljoin(base, href.strip())
-    return absolute if urlsplit(absolute).scheme in ("http", "https") else None
+    return join_http(base, href)
 
 
 def _first(*values: str | None) -> str | None:
