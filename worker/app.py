@@ -13,6 +13,7 @@ from celery import Celery
 from kombu import Queue
 
 from worker.embedded_redis import running_embedded_url
+from worker.logging_setup import install_celery_logging
 from worker.settings import Settings, load_settings
 
 QUEUES = ("poll", "ingest", "deliver")
@@ -22,6 +23,25 @@ FALLBACK_REDIS_URL = "redis://127.0.0.1:6379/0"
 def broker_url_for(settings: Settings) -> str:
     """REDIS_URL, else the private Redis a `syndicate worker` started, else the conventional local one."""
     return settings.redis_url or running_embedded_url(settings.var_dir) or FALLBACK_REDIS_URL
+
+
+def beat_schedule(settings: Settings) -> dict[str, dict[str, object]]:
+    schedule: dict[str, dict[str, object]] = {
+        "schedule-polls": {
+            "task": "syndication.schedule_polls",
+            "schedule": float(settings.scheduler_tick),
+            # a tick older than the next one is useless; don't let a backlog of them pile up
+            "options": {"expires": float(settings.scheduler_tick)},
+        },
+    }
+    if settings.sweep_interval > 0:
+        # re-queues work the store shows unfinished (a restarted Redis forgets its queues): worker/sweeper.py
+        schedule["sweep-stuck-work"] = {
+            "task": "syndication.sweep",
+            "schedule": float(settings.sweep_interval),
+            "options": {"expires": float(settings.sweep_interval)},
+        }
+    return schedule
 
 
 def create_app(settings: Settings | None = None) -> Celery:
@@ -46,15 +66,9 @@ def create_app(settings: Settings | None = None) -> Celery:
             "syndication.ingest": {"queue": "ingest"},
             "syndication.deliver": {"queue": "deliver"},
             "syndication.withdraw": {"queue": "deliver"},
+            "syndication.sweep": {"queue": "poll"},
         },
-        beat_schedule={
-            "schedule-polls": {
-                "task": "syndication.schedule_polls",
-                "schedule": float(settings.scheduler_tick),
-                # a tick older than the next one is useless; don't let a backlog of them pile up
-                "options": {"expires": float(settings.scheduler_tick)},
-            },
-        },
+        beat_schedule=beat_schedule(settings),
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
@@ -75,3 +89,5 @@ def create_app(settings: Settings | None = None) -> Celery:
 
 
 app = create_app()
+# JSON log lines carrying task, article, source and outlet ids (SYNDICATION_LOG_FORMAT=text to opt out)
+install_celery_logging()

@@ -37,11 +37,16 @@ class Settings:
     scheduler_tick: int = 15
     #: how often a worker looks for tasks abandoned by a dead worker (after visibility_timeout)
     restore_interval: int = 60
+    #: how often beat sends the sweeper (worker/sweeper.py) to re-queue work the store shows stuck; 0: never
+    sweep_interval: int = 60
+    #: how long a delivery may sit unfinished, or a planned link unchecked, before the sweeper re-queues it;
+    #: 0 means max(visibility_timeout, 300): never before Redis itself would hand a lost task out again
+    sweep_stuck_after: int = 0
     #: prefix for every Redis key we and Celery use, so several deployments (or test runs) share a server
     redis_key_prefix: str = ""
     fetch_timeout: int = 20
     max_page_bytes: int = 10 * 1024 * 1024
-    max_retries: int = 8
+    max_retries: int = 10
     retry_backoff_max: int = 600
     #: polite fetching (worker/fetch.py): connect timeout, whole-download deadline, how long a fetch may
     #: wait in-task for its host's rate limit or back-off before handing back a retry instead
@@ -57,6 +62,11 @@ class Settings:
     #: feeds and sitemaps (a sitemap may be 50 MB uncompressed by the protocol)
     max_resource_bytes: int = 50 * 1024 * 1024
     extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def stuck_after(self) -> int:
+        """Seconds after which the sweeper treats unfinished work as lost (see sweep_stuck_after)."""
+        return self.sweep_stuck_after or max(self.visibility_timeout, 300)
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -74,11 +84,13 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         user_agent=env.get("SYNDICATION_USER_AGENT") or f"syndication-worker/{__version__} (+{contact})",
         visibility_timeout=_int_env("SYNDICATION_VISIBILITY_TIMEOUT", 3600),
         restore_interval=_int_env("SYNDICATION_RESTORE_INTERVAL", 60),
+        sweep_interval=max(0, _int_env("SYNDICATION_SWEEP_INTERVAL", 60)),
+        sweep_stuck_after=max(0, _int_env("SYNDICATION_SWEEP_STUCK_AFTER", 0)),
         scheduler_tick=max(1, _int_env("SYNDICATION_SCHEDULER_TICK", 15)),
         redis_key_prefix=env.get("SYNDICATION_REDIS_KEY_PREFIX", ""),
         fetch_timeout=_int_env("SYNDICATION_FETCH_TIMEOUT", 20),
         max_page_bytes=_int_env("SYNDICATION_MAX_PAGE_BYTES", 10 * 1024 * 1024),
-        max_retries=_int_env("SYNDICATION_MAX_RETRIES", 8),
+        max_retries=_int_env("SYNDICATION_MAX_RETRIES", 10),
         retry_backoff_max=_int_env("SYNDICATION_RETRY_BACKOFF_MAX", 600),
         fetch_connect_timeout=_int_env("SYNDICATION_FETCH_CONNECT_TIMEOUT", 10),
         fetch_total_timeout=_int_env("SYNDICATION_FETCH_TOTAL_TIMEOUT", 120),

@@ -30,6 +30,7 @@ from worker.store_health import SourceHealth, SourceHealthStore
 from worker.store_ledger import FINAL_STATES, Delivery, DeliveryState, LedgerStore, WithdrawalOutcome, WithdrawalStart
 from worker.store_models import ArticleRow, ArticleVersionRow, IngestFailureRow, KnownLinkRow
 from worker.store_polling import LinkSeen, PollingStore, UrlState
+from worker.store_sweep import SweepStore
 
 __all__ = [
     "FINAL_STATES", "Delivery", "DeliveryState", "IngestFailure", "LinkSeen", "SourceHealth", "Store",
@@ -74,7 +75,7 @@ def _ingest_failure(row: IngestFailureRow) -> IngestFailure:
     )
 
 
-class Store(LedgerStore, PollingStore, SourceHealthStore, DuplicateStore):
+class Store(LedgerStore, PollingStore, SourceHealthStore, DuplicateStore, SweepStore):
     """All persistent state of the worker, behind plain methods that take and return plain values."""
 
     # --- articles -----------------------------------------------------------------------------------

@@ -6,10 +6,12 @@ and raised so the task ends FAILED with the reason, without a retry.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 import redis
@@ -19,11 +21,24 @@ from redis.exceptions import LockError
 
 from worker.app import app, broker_url_for
 from worker.config import load_config
-from worker.errors import HostBackedOffError, PermanentError, TransientError
-from worker.pipeline import Services, deliver_article, ingest_url, withdraw_article
+from worker.errors import (
+    HostBackedOffError,
+    PermanentError,
+    StoreUnavailableError,
+    TransientError,
+)
+from worker.pipeline import (
+    IngestReport,
+    Services,
+    deliver_article,
+    ingest_url,
+    route,
+    withdraw_article,
+)
 from worker.polling import poll_source as run_poll
 from worker.scheduling import claim_due_sources, poll_lock_key
 from worker.settings import load_settings
+from worker.sweeper import sweep as sweep_stuck_work
 
 log = logging.getLogger(__name__)
 _services: Services | None = None
@@ -57,8 +72,15 @@ def backoff_seconds(task: Task, exc: TransientError) -> float:
 
 
 def retry_or_give_up(task: Task, exc: TransientError, give_up: Callable[[str], None]) -> None:
-    if isinstance(exc, HostBackedOffError):
-        # the partner asked us to wait; waiting is not a failure of this task, so it uses no retry
+    """Retry with backoff, or record the give-up once SYNDICATION_MAX_RETRIES retries are spent.
+
+    The budget is counted here, not by Celery: the tasks that call this are declared with
+    max_retries=None, because Celery reads `retry(max_retries=None)` as "the task's default" (3), which
+    capped every task at 3 retries whatever the setting, ended uncounted waits after 3, and skipped give_up.
+    """
+    if isinstance(exc, (HostBackedOffError, StoreUnavailableError)):
+        # the partner asked us to wait, or our own database is away (a restart, a fail-over): neither is a
+        # failure of this task, so it uses no retry; and giving up would need the database to record it
         raise task.retry(exc=exc, countdown=backoff_seconds(task, exc), max_retries=None)
     if task.request.retries >= services().settings.max_retries:
         give_up(f"gave up after {task.request.retries} retries: {exc}")
@@ -99,7 +121,7 @@ def schedule_polls(self: Task) -> list[str]:
                              lambda source_id: poll_source.apply_async((source_id,)))
 
 
-@app.task(bind=True, name="syndication.poll_source", throws=(PermanentError,))
+@app.task(bind=True, name="syndication.poll_source", throws=(PermanentError,), max_retries=None)
 def poll_source(self: Task, source_id: str) -> dict[str, Any]:
     svc = services()
     with held_lock(poll_lock_key("", source_id), POLL_LOCK_SECONDS) as refresh:
@@ -124,22 +146,58 @@ def queue_withdrawals(article_id: str) -> None:
         withdraw.apply_async((article_id, outlet_id))
 
 
-@app.task(bind=True, name="syndication.ingest", throws=(PermanentError,))
+@app.task(bind=True, name="syndication.ingest", throws=(PermanentError,), max_retries=None)
 def ingest(self: Task, source_id: str, url: str, outlet_ids: list[str] | None = None) -> dict[str, Any]:
     svc = services()
 
     def queue_delivery(article_id: str, version: int, outlet_id: str) -> None:
+        # the PENDING ledger row first: if the message is then lost (Redis restarted), the sweeper sees the row
+        svc.store.plan_delivery(article_id, version, outlet_id)
         deliver.apply_async((article_id, outlet_id), {"version": version})
 
+    def give_up(reason: str) -> None:
+        svc.store.record_ingest_failure(source_id, url, code, reason)
+        svc.store.mark_checked(source_id, url, None)  # finished, if badly: the sweeper must not re-queue it
+
     try:
-        return ingest_url(svc, source_id, url, outlet_ids, queue_delivery, queue_withdrawals).as_dict()
+        report = ingest_url(svc, source_id, url, outlet_ids, queue_delivery, queue_withdrawals)
+        return queue_missing_deliveries(svc, report, outlet_ids, queue_delivery).as_dict()
     except TransientError as exc:
         code = exc.code
-        retry_or_give_up(self, exc, lambda reason: svc.store.record_ingest_failure(source_id, url, code, reason))
+        if not isinstance(exc, StoreUnavailableError):
+            try:
+                svc.store.touch_planned(source_id, url)  # alive and retrying: not stuck
+            except StoreUnavailableError:
+                pass
+        retry_or_give_up(self, exc, give_up)
         raise  # unreachable: retry_or_give_up always raises
 
 
-@app.task(bind=True, name="syndication.deliver", throws=(PermanentError,))
+def queue_missing_deliveries(svc: Services, report: IngestReport, outlet_ids: list[str] | None,
+                             queue_delivery: Callable[[str, int, str], None]) -> IngestReport:
+    """After a 304, queue the deliveries the ledger has no row for.
+
+    An ingest killed after it saved the page's validators but before it queued the deliveries is run
+    again by Celery, gets 304 Not Modified and, in ingest_url, queues nothing: the deliveries would be
+    lost for good. (The ledger rows are written before the messages, so only a missing row means that.)
+    """
+    if report.outcome != "not_modified" or report.article_id is None or report.version is None:
+        return report
+    store = svc.store
+    article = store.get_article(report.article_id, report.version)
+    if article is None or store.is_withdrawn(article.id):
+        return report
+    queued = []
+    for outlet_id in route(svc, article, outlet_ids):
+        if store.get_delivery(article.id, article.version, outlet_id) is None:
+            queue_delivery(article.id, article.version, outlet_id)
+            queued.append(outlet_id)
+    if queued:
+        log.warning("%s: queued deliveries an earlier run of this ingest stored but never queued: %s", report.url, queued)
+    return dataclasses.replace(report, deliveries=queued)
+
+
+@app.task(bind=True, name="syndication.deliver", throws=(PermanentError,), max_retries=None)
 def deliver(self: Task, article_id: str, outlet_id: str, version: int | None = None) -> dict[str, Any]:
     svc = services()
     if version is None:
@@ -164,10 +222,31 @@ def deliver(self: Task, article_id: str, outlet_id: str, version: int | None = N
             "attempts": row.attempts}
 
 
-@app.task(bind=True, name="syndication.withdraw", throws=(PermanentError,))
+@app.task(bind=True, name="syndication.withdraw", throws=(PermanentError,), max_retries=None)
 def withdraw(self: Task, article_id: str, outlet_id: str) -> str:
     try:
         return withdraw_article(services(), article_id, outlet_id)
     except TransientError as exc:
         retry_or_give_up(self, exc, lambda reason: log.error("withdraw %s from %s: %s", article_id, outlet_id, reason))
         raise
+
+
+@app.task(bind=True, name="syndication.sweep", ignore_result=True)
+def sweep(self: Task) -> dict[str, list[str]]:
+    """Beat's sweep: re-queue deliveries and ingests the store shows stuck (worker/sweeper.py)."""
+    svc = services()
+    config = svc.config
+    try:
+        report = sweep_stuck_work(
+            svc.store,
+            stuck_after=timedelta(seconds=svc.settings.stuck_after),
+            enqueue_delivery=lambda article_id, version, outlet_id: deliver.apply_async(
+                (article_id, outlet_id), {"version": version}),
+            enqueue_ingest=lambda source_id, url: ingest.apply_async((source_id, url)),
+            known_outlets=config.outlets,
+            known_sources=config.sources,
+        )
+    except StoreUnavailableError as exc:
+        log.warning("sweep skipped: %s", exc)  # the next beat tick tries again
+        return {}
+    return report.as_dict()
