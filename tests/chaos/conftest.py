@@ -5,15 +5,13 @@ run whenever it is reachable, skipped on a laptop without it, a failure under CI
 """
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, make_url, text
-from sqlalchemy.pool import NullPool
 
 from tests.chaos.harness import ChaosOptions, ChaosRun
+from tests.plugins.database import fresh_postgres_schema
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -21,19 +19,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture
-def chaos_database(postgres_admin: Engine, postgres_session_database: str) -> Iterator[str]:
+def chaos_database(request: pytest.FixtureRequest) -> Iterator[str]:
     """An empty schema of its own in the session's PostgreSQL test database."""
-    schema = f"chaos_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(postgres_session_database, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = make_url(postgres_session_database).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    finally:
-        admin.dispose()
+    yield from fresh_postgres_schema(request)
 
 
 @pytest.fixture

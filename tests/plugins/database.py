@@ -73,7 +73,8 @@ def postgres_session_database(postgres_admin: Engine) -> Iterator[str]:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def _fresh_postgres_schema(request: pytest.FixtureRequest) -> Iterator[str]:
+def fresh_postgres_schema(request: pytest.FixtureRequest) -> Iterator[str]:
+    """An empty schema of its own in the session's PostgreSQL test database, dropped afterwards."""
     database_url: str = request.getfixturevalue("postgres_session_database")
     schema = f"t_{uuid.uuid4().hex[:16]}"
     admin = create_engine(database_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
@@ -101,7 +102,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         # A sub-folder that does not exist yet: the store must create it.
         yield f"sqlite:///{tmp_path_factory.mktemp('store') / 'var' / 'syndication.db'}"
         return
-    yield from _fresh_postgres_schema(request)
+    yield from fresh_postgres_schema(request)
 
 
 @pytest.fixture
