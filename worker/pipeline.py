@@ -159,6 +159,23 @@ def _match_existing(services: Services, source: Source, page: Page, url: str, ar
     return store.find_near_duplicate(signature, exclude_article_id=article.id) if signature else None
 
 
+def _queue_deliveries(
+    services: Services, article: Article, outlet_ids: list[str] | None,
+    enqueue_delivery: Callable[[str, int, str], None], skip: Callable[[Delivery | None], bool],
+) -> list[str]:
+    """Queue this version for every routed outlet whose ledger row `skip` does not rule out."""
+    store = services.store
+    if store.is_withdrawn(article.id):
+        return []
+    queued = []
+    for outlet_id in route(services, article, outlet_ids):
+        if skip(store.get_delivery(article.id, article.version, outlet_id)):
+            continue
+        enqueue_delivery(article.id, article.version, outlet_id)
+        queued.append(outlet_id)
+    return queued
+
+
 def ingest_url(
     services: Services,
     source_id: str,
@@ -181,8 +198,14 @@ def ingest_url(
             store.save_url_state(source_id, url, etag=page.etag, last_modified=page.last_modified, status=304)
             store.mark_checked(source_id, url, known_article)
             latest = store.get_article(known_article) if known_article else None
+            # an earlier run of this ingest may have saved the validators and died before queueing its
+            # deliveries; rows are written before messages, so only an outlet with no row was missed
+            queued = _queue_deliveries(services, latest, outlet_ids, enqueue_delivery,
+                                       skip=lambda row: row is not None) if latest else []
+            if queued:
+                log.warning("%s: queued deliveries an earlier run stored but never queued: %s", url, queued)
             return IngestReport(source_id, url, known_article, latest.version if latest else None,
-                                "not_modified", latest.headline if latest else "", [])
+                                "not_modified", latest.headline if latest else "", queued)
         article = extract_article(page.body, page.url, source)
     except GoneError as exc:
         store.record_ingest_failure(source_id, url, exc.code, exc.reason)
@@ -219,14 +242,8 @@ def ingest_url(
     store.clear_ingest_failure(source_id, url)
     if result.outcome == UpsertOutcome.NEW:
         store.record_new_article(source_id)
-    queued = []
-    if not store.is_withdrawn(stored.id):
-        for outlet_id in route(services, stored, outlet_ids):
-            done = store.get_delivery(stored.id, stored.version, outlet_id)
-            if done is not None and done.state.is_final:
-                continue
-            enqueue_delivery(stored.id, stored.version, outlet_id)
-            queued.append(outlet_id)
+    queued = _queue_deliveries(services, stored, outlet_ids, enqueue_delivery,
+                               skip=lambda row: row is not None and row.state.is_final)
     log.info("ingested %s as %s v%d (%s); deliveries queued: %s",
              url, stored.id, stored.version, result.outcome.value, queued or "none")
     return IngestReport(source_id, url, stored.id, stored.version, result.outcome.value, stored.headline, queued)

@@ -6,7 +6,6 @@ and raised so the task ends FAILED with the reason, without a retry.
 """
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -28,11 +27,9 @@ from worker.errors import (
     TransientError,
 )
 from worker.pipeline import (
-    IngestReport,
     Services,
     deliver_article,
     ingest_url,
-    route,
     withdraw_article,
 )
 from worker.polling import poll_source as run_poll
@@ -161,7 +158,7 @@ def ingest(self: Task, source_id: str, url: str, outlet_ids: list[str] | None = 
 
     try:
         report = ingest_url(svc, source_id, url, outlet_ids, queue_delivery, queue_withdrawals)
-        return queue_missing_deliveries(svc, report, outlet_ids, queue_delivery).as_dict()
+        return report.as_dict()
     except TransientError as exc:
         code = exc.code
         if not isinstance(exc, StoreUnavailableError):
@@ -171,30 +168,6 @@ def ingest(self: Task, source_id: str, url: str, outlet_ids: list[str] | None = 
                 pass
         retry_or_give_up(self, exc, give_up)
         raise  # unreachable: retry_or_give_up always raises
-
-
-def queue_missing_deliveries(svc: Services, report: IngestReport, outlet_ids: list[str] | None,
-                             queue_delivery: Callable[[str, int, str], None]) -> IngestReport:
-    """After a 304, queue the deliveries the ledger has no row for.
-
-    An ingest killed after it saved the page's validators but before it queued the deliveries is run
-    again by Celery, gets 304 Not Modified and, in ingest_url, queues nothing: the deliveries would be
-    lost for good. (The ledger rows are written before the messages, so only a missing row means that.)
-    """
-    if report.outcome != "not_modified" or report.article_id is None or report.version is None:
-        return report
-    store = svc.store
-    article = store.get_article(report.article_id, report.version)
-    if article is None or store.is_withdrawn(article.id):
-        return report
-    queued = []
-    for outlet_id in route(svc, article, outlet_ids):
-        if store.get_delivery(article.id, article.version, outlet_id) is None:
-            queue_delivery(article.id, article.version, outlet_id)
-            queued.append(outlet_id)
-    if queued:
-        log.warning("%s: queued deliveries an earlier run of this ingest stored but never queued: %s", report.url, queued)
-    return dataclasses.replace(report, deliveries=queued)
 
 
 @app.task(bind=True, name="syndication.deliver", throws=(PermanentError,), max_retries=None)
