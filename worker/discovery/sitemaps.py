@@ -85,15 +85,20 @@ def parse_sitemap(data: bytes, base_url: str, max_urls: int = MAX_SITEMAP_URLS) 
     return page
 
 
-def _add_url(page: SitemapPage, element: ET.Element, base_url: str) -> None:
+def _loc_url(element: ET.Element, base_url: str) -> str | None:
+    """The entry's <loc>, normalized; None when it is missing or not a URL we can parse."""
     loc = _child_text(element, "loc")
     if not loc:
-        return
+        return None
     try:
-        url = normalize_link(loc, base_url)
+        return normalize_link(loc, base_url)
     except ValueError:
-        return
-    if not is_http(url):
+        return None
+
+
+def _add_url(page: SitemapPage, element: ET.Element, base_url: str) -> None:
+    url = _loc_url(element, base_url)
+    if url is None or not is_http(url):
         return
     news = next((child for child in element if _local(child.tag) == "news"), None)
     title = published = None
@@ -112,12 +117,8 @@ def _add_url(page: SitemapPage, element: ET.Element, base_url: str) -> None:
 
 
 def _add_sitemap(page: SitemapPage, element: ET.Element, base_url: str) -> None:
-    loc = _child_text(element, "loc")
-    if not loc:
-        return
-    try:
-        url = normalize_link(loc, base_url)
-    except ValueError:
+    url = _loc_url(element, base_url)
+    if url is None:
         return
     page.sitemaps.append(url)
     lastmod = parse_w3c_date(_child_text(element, "lastmod"))
