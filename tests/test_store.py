@@ -151,6 +151,43 @@ def test_concurrent_upserts_of_different_contents_number_versions_without_gaps(d
             s.close()
 
 
+def test_a_transaction_is_all_or_nothing(store: Store) -> None:
+    article = an_article()
+    with pytest.raises(RuntimeError, match="crash"), store.transaction():
+        store.upsert_article(article)
+        store.add_alias("https://www.example.com/amp/story-1", article.id)
+        assert store.get_article(article.id) is not None  # the block reads its own writes
+        raise RuntimeError("crash before the block ends")
+    assert store.get_article(article.id) is None
+    assert store.find_by_url("https://www.example.com/amp/story-1") is None
+    with store.transaction():
+        store.upsert_article(article)
+        with store.transaction():  # a nested block joins the outer one
+            store.add_alias("https://www.example.com/amp/story-1", article.id)
+    assert store.find_by_url("https://www.example.com/amp/story-1") == article.id
+
+
+def test_racing_upserts_inside_transactions_still_number_versions_without_gaps(database_url: str) -> None:
+    """On PostgreSQL the loser of the race on (article, version) retries inside a SAVEPOINT; without one,
+    the failed INSERT would abort its whole transaction and the retry would fail."""
+    _migrated(database_url)
+    stores = [Store(database_url) for _ in range(5)]
+
+    def ingest(i: int) -> int:
+        with stores[i].transaction():
+            result = stores[i].upsert_article(an_article(headline=f"H{i}"))
+            stores[i].add_alias(f"https://www.example.com/copy/{i}", result.article.id)
+            return result.article.version
+
+    try:
+        assert sorted(run_together(len(stores), ingest)) == [1, 2, 3, 4, 5]
+        article_id = an_article().id
+        assert all(stores[0].find_by_url(f"https://www.example.com/copy/{i}") == article_id for i in range(5))
+    finally:
+        for s in stores:
+            s.close()
+
+
 # --- delivery ledger --------------------------------------------------------------------------------
 
 @pytest.fixture

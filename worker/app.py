@@ -6,6 +6,11 @@ Reliability choices, and why:
 - prefetch 1: a worker holds one message beyond the one it runs, so a crash strands at most that.
 - visibility_timeout: with Redis, an unacknowledged message goes back to the queue only after this many
   seconds. It must exceed the longest task and the longest retry countdown (see README: Recovery).
+
+Cost choices (bench/pipeline.py measured each): task events are off unless asked for (`syndicate worker
+--events`; Flower turns them on by itself), since publishing them took about a third of a worker's main
+process. Only an ingest records STARTED (an operator's import shows "running"), and only an ingest keeps a
+result: a delivery's outcome lives on its ledger row, which is what every command and page reads.
 """
 from __future__ import annotations
 
@@ -72,7 +77,7 @@ def create_app(settings: Settings | None = None) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
-        task_track_started=True,
+        task_track_started=False,  # the ingest task asks for it (worker/tasks.py)
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],
@@ -81,8 +86,8 @@ def create_app(settings: Settings | None = None) -> Celery:
         broker_transport_options=transport,
         result_backend_transport_options=transport,
         broker_connection_retry_on_startup=True,
-        worker_send_task_events=True,
-        task_send_sent_event=True,
+        worker_send_task_events=False,  # `syndicate worker --events`, or Flower's enable_events
+        task_send_sent_event=False,
         timezone="UTC",
     )
     return celery_app

@@ -135,6 +135,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
             # each embedded beat keeps its own schedule file: two beats sharing one would corrupt it
             schedule = settings.var_dir / f"celerybeat-schedule-{socket.gethostname()}-{os.getpid()}"
             argv += ["--beat", "--schedule", str(schedule)]
+        if args.events:
+            argv += ["--task-events"]
         app.worker_main(argv)
     finally:
         if embedded:
@@ -264,6 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hostname", help="Celery node name (default: celery@HOST)")
     p.add_argument("--loglevel", default="INFO")
     p.add_argument("--beat", action="store_true", help="also run the polling schedule in this worker (one laptop)")
+    p.add_argument("--events", action="store_true",
+                   help="send task events for monitors (off by default: they cost CPU per task; Flower turns them on)")
     p.set_defaults(func=cmd_worker)
 
     p = commands.add_parser("articles", help="list stored articles or show one")

@@ -18,7 +18,7 @@ from worker.config import Config, Source, load_config
 from worker.errors import ArticleNotFoundError, ConfigError, GoneError, PermanentError, TransientError
 from worker.extract import extract_article
 from worker.fetch import fetch_page, make_limiter, make_robots_cache
-from worker.fingerprint import fingerprint_text
+from worker.fingerprint import Signature, fingerprint_text
 from worker.links import normalize_link
 from worker.outlets import Outlet, RemoteRef, build_outlet
 from worker.page import Page, Validators
@@ -120,14 +120,15 @@ def _fetch(services: Services, source: Source, url: str) -> tuple[Page, str | No
     return page, known_article
 
 
-def _withdraw_gone(services: Services, source_id: str, url: str, reason: str,
-                   enqueue_withdrawal: Callable[[str], None]) -> None:
+def _withdraw_gone(services: Services, source_id: str, url: str, reason: str) -> str | None:
+    """Record the partner's withdrawal; the article id when this call recorded it (and must tell outlets)."""
     store = services.store
     state = store.url_state(source_id, url)
     article_id = (state.article_id if state else None) or store.find_by_url(url)
     if article_id and store.mark_withdrawn(article_id, reason):
         log.info("article %s withdrawn: %s", article_id, reason)
-        enqueue_withdrawal(article_id)
+        return article_id
+    return None
 
 
 def _is_own_page(services: Services, source: Source, url: str, page: Page, article: Article) -> bool:
@@ -140,11 +141,12 @@ def _is_own_page(services: Services, source: Source, url: str, page: Page, artic
     return state is not None and state.article_id == article.id and state.content_hash is not None
 
 
-def _match_existing(services: Services, source: Source, page: Page, url: str, article: Article) -> str | None:
+def _match_existing(services: Services, source: Source, page: Page, url: str, article: Article,
+                    signature: Signature | None) -> str | None:
     """The id of an article this page is another copy of, if any: same URL under an alias, or the same
     body (a near duplicate) under a different id, or another partner's canonical article re-syndicated."""
     store = services.store
-    for candidate_url in (url, page.url):
+    for candidate_url in dict.fromkeys((url, page.url)):  # usually one URL: the page was not redirected
         known = store.find_by_url(candidate_url)
         if known and known != article.id:
             return known
@@ -155,25 +157,27 @@ def _match_existing(services: Services, source: Source, page: Page, url: str, ar
         # re-syndication whose canonical link names the original): its own layout, section or
         # description must not make a new version, nor a second delivery
         return article.id
-    signature = fingerprint_text(article.body_text)
     return store.find_near_duplicate(signature, exclude_article_id=article.id) if signature else None
 
 
-def _queue_deliveries(
-    services: Services, article: Article, outlet_ids: list[str] | None,
-    enqueue_delivery: Callable[[str, int, str], None], skip: Callable[[Delivery | None], bool],
+def _plan_deliveries(
+    services: Services, article: Article, outlet_ids: list[str] | None, skip: Callable[[Delivery | None], bool],
 ) -> list[str]:
-    """Queue this version for every routed outlet whose ledger row `skip` does not rule out."""
+    """Write a PENDING ledger row for every routed outlet whose row `skip` does not rule out; their ids.
+
+    Rows are written before any message is sent (in the ingest's transaction): a message lost with Redis
+    leaves a row the sweeper finds, and a worker killed between the two leaves a row, not a gap.
+    """
     store = services.store
     if store.is_withdrawn(article.id):
         return []
-    queued = []
+    planned = []
     for outlet_id in route(services, article, outlet_ids):
         if skip(store.get_delivery(article.id, article.version, outlet_id)):
             continue
-        enqueue_delivery(article.id, article.version, outlet_id)
-        queued.append(outlet_id)
-    return queued
+        store.plan_delivery(article.id, article.version, outlet_id)
+        planned.append(outlet_id)
+    return planned
 
 
 def ingest_url(
@@ -186,8 +190,11 @@ def ingest_url(
 ) -> IngestReport:
     """Fetch, extract, store; then queue a delivery for every routed outlet that lacks this version.
 
-    Deliveries are queued even when the content is unchanged if the ledger has not recorded them as
-    done: a worker that died between storing and queueing must not lose the delivery on the re-run.
+    Everything the ingest records (the version, its fingerprint and aliases, the URL's validators, the
+    ledger rows of the deliveries it plans) is written in one store transaction, and the messages are sent
+    after it commits, so a crash leaves either nothing or the whole record. Deliveries are queued even when
+    the content is unchanged if the ledger has not recorded them as done: a worker that died between
+    storing and queueing must not lose the delivery on the re-run.
     """
     source = services.config.source(source_id)
     store = services.store
@@ -195,58 +202,82 @@ def ingest_url(
     try:
         page, known_article = _fetch(services, source, url)
         if page.not_modified:
-            store.save_url_state(source_id, url, etag=page.etag, last_modified=page.last_modified, status=304)
-            store.mark_checked(source_id, url, known_article)
-            latest = store.get_article(known_article) if known_article else None
-            # an earlier run of this ingest may have saved the validators and died before queueing its
-            # deliveries; rows are written before messages, so only an outlet with no row was missed
-            queued = _queue_deliveries(services, latest, outlet_ids, enqueue_delivery,
-                                       skip=lambda row: row is not None) if latest else []
-            if queued:
-                log.warning("%s: queued deliveries an earlier run stored but never queued: %s", url, queued)
-            return IngestReport(source_id, url, known_article, latest.version if latest else None,
-                                "not_modified", latest.headline if latest else "", queued)
+            return _ingest_not_modified(services, source_id, url, page, known_article, outlet_ids, enqueue_delivery)
         article = extract_article(page.body, page.url, source)
     except GoneError as exc:
-        store.record_ingest_failure(source_id, url, exc.code, exc.reason)
-        _withdraw_gone(services, source_id, url, exc.reason, enqueue_withdrawal)
-        store.mark_checked(source_id, url, None)
+        with store.transaction():
+            store.record_ingest_failure(source_id, url, exc.code, exc.reason)
+            withdrawn = _withdraw_gone(services, source_id, url, exc.reason)
+            store.mark_checked(source_id, url, None)
+        if withdrawn:
+            enqueue_withdrawal(withdrawn)
         raise
     except PermanentError as exc:
-        store.record_ingest_failure(source_id, url, exc.code, exc.reason)
-        store.mark_checked(source_id, url, None)
+        with store.transaction():
+            store.record_ingest_failure(source_id, url, exc.code, exc.reason)
+            store.mark_checked(source_id, url, None)
         raise
 
-    duplicate_of = _match_existing(services, source, page, url, article)
+    # computed before the transaction: on SQLite it holds the write lock, which must not wait on CPU work
+    signature = fingerprint_text(article.body_text)
+    with store.transaction():
+        duplicate_of = _match_existing(services, source, page, url, article, signature)
+        if duplicate_of is not None:
+            store.add_alias(url, duplicate_of)
+            store.save_url_state(source_id, url, etag=page.etag, last_modified=page.last_modified,
+                                 status=page.status, article_id=duplicate_of)
+            store.mark_checked(source_id, url, duplicate_of)
+            store.clear_ingest_failure(source_id, url)
+            original = store.get_article(duplicate_of)
+        else:
+            result = store.upsert_article(article)
+            stored = result.article
+            stored_signature = signature if stored.body_text == article.body_text else fingerprint_text(stored.body_text)
+            if stored_signature:
+                store.save_fingerprint(stored.id, stored_signature)
+            for alias in {url, page.url}:
+                store.add_alias(alias, stored.id)
+            store.save_url_state(source_id, url, etag=page.etag, last_modified=page.last_modified,
+                                 status=page.status, article_id=stored.id, content_hash=stored.content_hash)
+            store.mark_checked(source_id, url, stored.id)
+            store.clear_ingest_failure(source_id, url)
+            planned = _plan_deliveries(services, stored, outlet_ids,
+                                       skip=lambda row: row is not None and row.state.is_final)
+            if result.outcome == UpsertOutcome.NEW:
+                store.record_new_article(source_id)  # last: on PostgreSQL it locks the source's shared health row
     if duplicate_of is not None:
-        store.add_alias(url, duplicate_of)
-        store.save_url_state(source_id, url, etag=page.etag, last_modified=page.last_modified,
-                             status=page.status, article_id=duplicate_of)
-        store.mark_checked(source_id, url, duplicate_of)
-        store.clear_ingest_failure(source_id, url)
-        original = store.get_article(duplicate_of)
         log.info("%s is a copy of article %s; not stored again", url, duplicate_of)
         return IngestReport(source_id, url, duplicate_of, original.version if original else None,
                             "duplicate", original.headline if original else article.headline, [])
-
-    result = store.upsert_article(article)
-    stored = result.article
-    signature = fingerprint_text(stored.body_text)
-    if signature:
-        store.save_fingerprint(stored.id, signature)
-    for alias in {url, page.url}:
-        store.add_alias(alias, stored.id)
-    store.save_url_state(source_id, url, etag=page.etag, last_modified=page.last_modified,
-                         status=page.status, article_id=stored.id, content_hash=stored.content_hash)
-    store.mark_checked(source_id, url, stored.id)
-    store.clear_ingest_failure(source_id, url)
-    if result.outcome == UpsertOutcome.NEW:
-        store.record_new_article(source_id)
-    queued = _queue_deliveries(services, stored, outlet_ids, enqueue_delivery,
-                               skip=lambda row: row is not None and row.state.is_final)
+    for outlet_id in planned:
+        enqueue_delivery(stored.id, stored.version, outlet_id)
     log.info("ingested %s as %s v%d (%s); deliveries queued: %s",
-             url, stored.id, stored.version, result.outcome.value, queued or "none")
-    return IngestReport(source_id, url, stored.id, stored.version, result.outcome.value, stored.headline, queued)
+             url, stored.id, stored.version, result.outcome.value, planned or "none")
+    return IngestReport(source_id, url, stored.id, stored.version, result.outcome.value, stored.headline, planned)
+
+
+def _ingest_not_modified(
+    services: Services, source_id: str, url: str, page: Page, known_article: str | None,
+    outlet_ids: list[str] | None, enqueue_delivery: Callable[[str, int, str], None],
+) -> IngestReport:
+    """A 304: the page is what we stored. Record the check, and queue what an earlier run planned to.
+
+    An earlier run of this ingest may have saved the validators and died before queueing its deliveries;
+    rows are written before messages, so only an outlet with no row was missed.
+    """
+    store = services.store
+    with store.transaction():
+        store.save_url_state(source_id, url, etag=page.etag, last_modified=page.last_modified, status=304)
+        store.mark_checked(source_id, url, known_article)
+        latest = store.get_article(known_article) if known_article else None
+        planned = _plan_deliveries(services, latest, outlet_ids, skip=lambda row: row is not None) if latest else []
+    if latest is None:
+        return IngestReport(source_id, url, known_article, None, "not_modified", "", [])
+    for outlet_id in planned:
+        enqueue_delivery(latest.id, latest.version, outlet_id)
+    if planned:
+        log.warning("%s: queued deliveries an earlier run stored but never queued: %s", url, planned)
+    return IngestReport(source_id, url, known_article, latest.version, "not_modified", latest.headline, planned)
 
 
 def deliver_article(services: Services, article_id: str, version: int | None, outlet_id: str) -> Delivery:
@@ -257,16 +288,17 @@ def deliver_article(services: Services, article_id: str, version: int | None, ou
     at once.
     """
     store = services.store
-    article = store.get_article(article_id, version)
-    if article is None:
-        raise ArticleNotFoundError(f"article {article_id} version {version or 'latest'} is not in the store")
     outlet = services.outlet(outlet_id)
-    delivery = store.begin_delivery(article.id, article.version, outlet_id)
-    if delivery.state.is_final:
-        return delivery
-    if store.is_withdrawn(article.id):
-        return store.mark_failed(delivery.id, "not delivered: the partner withdrew the article")
-    previous_row = store.previous_remote(article.id, outlet_id)
+    with store.transaction():  # one transaction for the claim and what the publish needs to know
+        article = store.get_article(article_id, version)
+        if article is None:
+            raise ArticleNotFoundError(f"article {article_id} version {version or 'latest'} is not in the store")
+        delivery = store.begin_delivery(article.id, article.version, outlet_id)
+        if delivery.state.is_final:
+            return delivery
+        if store.is_withdrawn(article.id):
+            return store.mark_failed(delivery.id, "not delivered: the partner withdrew the article")
+        previous_row = store.previous_remote(article.id, outlet_id)
     previous = RemoteRef(previous_row.remote_id, previous_row.remote_url) if previous_row and previous_row.remote_id else None
     try:
         remote = outlet.publish(article, previous)
@@ -281,8 +313,10 @@ def deliver_article(services: Services, article_id: str, version: int | None, ou
         store.mark_failed(delivery.id, f"unexpected {type(exc).__name__}: {exc}")
         raise
     log.info("delivered %s v%d to %s: %s", article.id, article.version, outlet_id, remote.url or remote.id)
-    delivered = store.mark_delivered(delivery.id, remote.id, remote.url)
-    if store.is_withdrawn(article.id):
+    with store.transaction():
+        delivered = store.mark_delivered(delivery.id, remote.id, remote.url)
+        withdrawn_meanwhile = store.is_withdrawn(article.id)
+    if withdrawn_meanwhile:
         withdraw_article(services, article.id, outlet_id)  # withdrawn while we published: take it down now
     return delivered
 

@@ -90,7 +90,7 @@ class Store(LedgerStore, PollingStore, SourceHealthStore, DuplicateStore, SweepS
         """
         for attempt in range(RACE_RETRIES):
             try:
-                with self._writing() as session:
+                with self._writing(savepoint=True) as session:
                     return self._upsert_once(session, article)
             except IntegrityError:
                 if attempt == RACE_RETRIES - 1:

@@ -143,13 +143,12 @@ def queue_withdrawals(article_id: str) -> None:
         withdraw.apply_async((article_id, outlet_id))
 
 
-@app.task(bind=True, name="syndication.ingest", throws=(PermanentError,), max_retries=None)
+@app.task(bind=True, name="syndication.ingest", throws=(PermanentError,), max_retries=None, track_started=True)
 def ingest(self: Task, source_id: str, url: str, outlet_ids: list[str] | None = None) -> dict[str, Any]:
     svc = services()
 
     def queue_delivery(article_id: str, version: int, outlet_id: str) -> None:
-        # the PENDING ledger row first: if the message is then lost (Redis restarted), the sweeper sees the row
-        svc.store.plan_delivery(article_id, version, outlet_id)
+        # ingest_url wrote the PENDING ledger row first: a message lost with Redis leaves it for the sweeper
         deliver.apply_async((article_id, outlet_id), {"version": version})
 
     def give_up(reason: str) -> None:
@@ -170,7 +169,7 @@ def ingest(self: Task, source_id: str, url: str, outlet_ids: list[str] | None = 
         raise  # unreachable: retry_or_give_up always raises
 
 
-@app.task(bind=True, name="syndication.deliver", throws=(PermanentError,), max_retries=None)
+@app.task(bind=True, name="syndication.deliver", throws=(PermanentError,), max_retries=None, ignore_result=True)
 def deliver(self: Task, article_id: str, outlet_id: str, version: int | None = None) -> dict[str, Any]:
     svc = services()
     if version is None:
@@ -195,7 +194,7 @@ def deliver(self: Task, article_id: str, outlet_id: str, version: int | None = N
             "attempts": row.attempts}
 
 
-@app.task(bind=True, name="syndication.withdraw", throws=(PermanentError,), max_retries=None)
+@app.task(bind=True, name="syndication.withdraw", throws=(PermanentError,), max_retries=None, ignore_result=True)
 def withdraw(self: Task, article_id: str, outlet_id: str) -> str:
     try:
         return withdraw_article(services(), article_id, outlet_id)
