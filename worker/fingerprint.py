@@ -50,6 +50,11 @@ def _template() -> MinHash:
     return MinHash(num_perm=NUM_PERM, seed=MINHASH_SEED, scheme=MINHASH_SCHEME)
 
 
+def preload() -> None:
+    """Pay the import and the permutations now (a worker before it forks) rather than in the first ingest."""
+    _template()
+
+
 def shingles(text: str) -> set[str]:
     """The word 5-shingles of a text, case and punctuation ignored; a shorter text is one shingle."""
     words = _WORD.findall(text.lower())

@@ -15,6 +15,7 @@ from typing import Any
 
 import redis
 from celery import Task
+from celery.signals import worker_init
 from celery.utils.time import get_exponential_backoff_interval
 from redis.exceptions import LockError
 
@@ -41,6 +42,17 @@ log = logging.getLogger(__name__)
 _services: Services | None = None
 #: a poll lock lives this long unless the running poll refreshes it (each fetch does)
 POLL_LOCK_SECONDS = 120
+
+
+@worker_init.connect(weak=False)
+def _preload_before_fork(**_: object) -> None:
+    """Import the heavy modules of an ingest (datasketch with numpy and scipy, trafilatura) in the worker's
+    main process, before the pool forks: the children share those pages instead of each importing them
+    (about a second) in the middle of its first task."""
+    from worker import fingerprint
+    from worker.extract import trafilatura_body  # noqa: F401 - imported for its side effect
+
+    fingerprint.preload()
 
 
 def services() -> Services:
