@@ -70,11 +70,25 @@ def redis_client() -> redis.Redis:
     return client
 
 
-def backoff_seconds(task: Task, exc: TransientError) -> float:
+#: message header counting a task's uncounted waits (a backed-off host, the store away), which Celery's
+#: own `retries` counts too; the failure budget is `retries` minus these
+WAITS_HEADER = "syndication_waits"
+
+
+def waits_so_far(task: Task) -> int:
+    return int((task.request.headers or {}).get(WAITS_HEADER) or 0)
+
+
+def failures_so_far(task: Task) -> int:
+    """Retries this task spent on real failures: Celery's count, less the waits that were not failures."""
+    return max(0, task.request.retries - waits_so_far(task))
+
+
+def backoff_seconds(task: Task, exc: TransientError, attempt: int) -> float:
     settings = services().settings
     # a countdown longer than the visibility timeout would make Redis hand the task out twice
     ceiling = max(1, min(settings.retry_backoff_max, settings.visibility_timeout // 2))
-    delay = get_exponential_backoff_interval(factor=2, retries=task.request.retries, maximum=ceiling, full_jitter=True)
+    delay = get_exponential_backoff_interval(factor=2, retries=attempt, maximum=ceiling, full_jitter=True)
     if exc.retry_after is not None:
         delay = max(delay, min(exc.retry_after, ceiling))
     return max(1.0, float(delay))
@@ -86,15 +100,20 @@ def retry_or_give_up(task: Task, exc: TransientError, give_up: Callable[[str], N
     The budget is counted here, not by Celery: the tasks that call this are declared with
     max_retries=None, because Celery reads `retry(max_retries=None)` as "the task's default" (3), which
     capped every task at 3 retries whatever the setting, ended uncounted waits after 3, and skipped give_up.
+    Waits are counted in a message header of their own, so a task that first waited out a partner's
+    back-off still has its whole budget for failures.
     """
     if isinstance(exc, (HostBackedOffError, StoreUnavailableError)):
         # the partner asked us to wait, or our own database is away (a restart, a fail-over): neither is a
         # failure of this task, so it uses no retry; and giving up would need the database to record it
-        raise task.retry(exc=exc, countdown=backoff_seconds(task, exc), max_retries=None)
-    if task.request.retries >= services().settings.max_retries:
-        give_up(f"gave up after {task.request.retries} retries: {exc}")
+        waits = waits_so_far(task)
+        raise task.retry(exc=exc, countdown=backoff_seconds(task, exc, waits), max_retries=None,
+                         headers={WAITS_HEADER: waits + 1})
+    failures = failures_so_far(task)
+    if failures >= services().settings.max_retries:
+        give_up(f"gave up after {failures} retries: {exc}")
         raise exc
-    raise task.retry(exc=exc, countdown=backoff_seconds(task, exc))
+    raise task.retry(exc=exc, countdown=backoff_seconds(task, exc, failures))
 
 
 @contextmanager
