@@ -123,6 +123,16 @@ def test_worker_killed_mid_delivery_is_delivered_once_by_the_next(deployment: De
     assert len(articles) == 1 and [a.version for a in store.versions(articles[0].id)] == [1]
 
 
+def test_an_import_is_recorded_in_the_store_before_it_is_queued(deployment: Deployment, httpserver: HTTPServer) -> None:
+    """No worker runs: the message waits in Redis, and the store already holds the planned link the
+    sweeper would re-queue if Redis lost the message."""
+    url = serve(httpserver, FIXTURE.read_text(encoding="utf-8"))
+    result = syndicate(deployment, "import", url, "--source", "theepochtimes")
+    assert result.returncode == 0, result.stderr
+    link = Store(deployment.database_url).known_link("theepochtimes", url)
+    assert link is not None and link.last_planned_at is not None and link.last_checked_at is None
+
+
 def test_non_html_response_fails_with_reason_and_is_recorded(deployment: Deployment, httpserver: HTTPServer) -> None:
     httpserver.expect_request("/report.pdf").respond_with_data(b"%PDF-1.4 ...", content_type="application/pdf")
     deployment.start_worker()
@@ -154,6 +164,30 @@ def test_transient_errors_give_up_after_max_retries_and_record_it(deployment: De
     failures = Store(deployment.database_url).ingest_failures()
     assert len(failures) == 1 and failures[0].code == "fetch_failed"
     assert "gave up after 2 retries" in failures[0].last_error and "HTTP 502" in failures[0].last_error
+
+
+def test_waiting_out_a_backed_off_host_leaves_the_whole_retry_budget(
+        deployment: Deployment, httpserver: HTTPServer) -> None:
+    """Waits are not failures: after waiting out a partner's back-off (which Celery counts as retries too),
+    the task still retries two failures (SYNDICATION_MAX_RETRIES=2) and succeeds on the third try."""
+    import redis
+
+    from worker.ratelimit import RedisRateLimiter
+
+    httpserver.expect_ordered_request(PAGE_PATH).respond_with_data("busy", status=502)
+    httpserver.expect_ordered_request(PAGE_PATH).respond_with_data("busy", status=502)
+    httpserver.expect_ordered_request(PAGE_PATH).respond_with_data(
+        FIXTURE.read_text(encoding="utf-8"), content_type="text/html; charset=utf-8")
+    url = httpserver.url_for(PAGE_PATH)
+    deployment.extra_env["SYNDICATION_FETCH_MAX_WAIT"] = "0"  # any back-off is waited out by a retry
+    deployment.start_worker()
+    limiter = RedisRateLimiter(redis.Redis.from_url(deployment.redis_url), deployment.key_prefix)
+    limiter.back_off(httpserver.host, 5)  # as a partner's Retry-After would: about 3 waits of up to 2 s
+    result = syndicate(deployment, "import", url, "--source", "theepochtimes", "--wait")
+    assert result.returncode == 0, result.stderr
+    assert "backing off" in deployment.worker_log(0)
+    assert len(httpserver.log) == 3
+    assert Store(deployment.database_url).ingest_failures() == []
 
 
 def test_permanent_errors_are_not_retried(deployment: Deployment, httpserver: HTTPServer) -> None:
