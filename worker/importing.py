@@ -10,10 +10,11 @@ import sys
 import time
 from typing import Any
 
-from worker.config import load_config
+from worker.config import Config, load_config
 from worker.embedded_redis import running_embedded_url
 from worker.errors import SyndicationError
 from worker.fetch import check_allowed
+from worker.links import normalize_link
 from worker.settings import Settings, load_settings
 from worker.store import DeliveryState, Store
 
@@ -44,16 +45,31 @@ def require_broker(settings: Settings) -> None:
         )
 
 
-def import_url(url: str, source_id: str, outlet_ids: list[str] | None, wait: bool, timeout: float) -> int:
-    settings = load_settings()
-    config = load_config(settings.config_dir)
-    source = config.source(source_id)
-    check_allowed(url, source)
+def check_import(config: Config, url: str, source_id: str, outlet_ids: list[str] | None) -> None:
+    """What every import (the CLI's, the API's, the console's) must pass before it is queued: a known
+    source, a URL inside its allowed domains, known outlets. Raises the error that names the mistake."""
+    check_allowed(url, config.source(source_id))
     for outlet_id in outlet_ids or []:
         config.outlet(outlet_id)
+
+
+def record_import(store: Store, source_id: str, url: str, outlet_ids: list[str] | None) -> None:
+    """Record the link as planned before the message is sent, so the sweeper re-queues the import if Redis
+    loses it (worker/sweeper.py). Only imports routed by the outlets' rules: the sweeper re-queues a link
+    without the outlets an operator named, which must not send the article where the operator did not."""
+    if not outlet_ids:
+        store.plan_link(source_id, normalize_link(url))
+
+
+def import_url(url: str, source_id: str, outlet_ids: list[str] | None, wait: bool, timeout: float) -> int:
+    settings = load_settings()
+    check_import(load_config(settings.config_dir), url, source_id, outlet_ids)
     require_broker(settings)
     from worker.tasks import ingest  # imported late: it connects the Celery app to the broker
 
+    store = Store(settings.database_url)
+    store.migrate()  # an import may come before any worker has created the store
+    record_import(store, source_id, url, outlet_ids)
     result = ingest.apply_async((source_id, url, outlet_ids))
     _say(f"queued ingest {result.id} for {url}")
     if not wait:

@@ -244,6 +244,24 @@ class PollingStore(StoreBase):
             session.execute(statement)
 
     @translate_errors
+    def plan_link(self, source_id: str, url: str, now: datetime | None = None) -> None:
+        """An operator queued an ingest of this link: record it as planned, as a poll would.
+
+        So the sweeper re-queues the ingest if Redis loses the message before a worker finishes it. A link
+        not yet known is added (without a fingerprint; discovery adopts it later, as after mark_checked).
+        """
+        now = now or utc_now()
+        table = cast(Table, KnownLinkRow.__table__)
+        statement = self._upsert(table).values(
+            source_id=source_id, url=url, first_seen_at=now, last_seen_at=now, last_planned_at=now,
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.c.source_id, table.c.url], set_={"last_planned_at": now},
+        )
+        with self._writing() as session:
+            session.execute(statement)
+
+    @translate_errors
     def known_link(self, source_id: str, url: str) -> KnownLink | None:
         with self._reading() as session:
             row = session.get(KnownLinkRow, (source_id, url))

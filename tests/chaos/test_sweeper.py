@@ -89,3 +89,17 @@ def test_links_planned_and_never_checked_are_requeued_for_ingest(store: Store) -
     store.touch_planned("p", links[3].url, now=now + 2 * STUCK)
     queue.run(store, now=now + 2 * STUCK + timedelta(seconds=5))
     assert queue.ingests[2:] == [("p", links[0].url)]
+
+
+def test_an_operator_import_whose_message_is_lost_is_requeued(store: Store) -> None:
+    from worker.importing import record_import
+
+    now = datetime.now(UTC)
+    record_import(store, "p", "https://partner.example/hand.html?utm_source=x", None)
+    record_import(store, "p", "https://partner.example/named.html", ["a"])  # outlets named: not recorded
+    assert store.known_link("p", "https://partner.example/named.html") is None
+    queue = Queue()
+    queue.run(store, now=now + STUCK + timedelta(seconds=1))
+    assert queue.ingests == [("p", "https://partner.example/hand.html")]  # the URL as the ingest records it
+    store.mark_checked("p", "https://partner.example/hand.html", None, now=now + STUCK + timedelta(seconds=2))
+    assert queue.run(store, now=now + 3 * STUCK).ingests == []

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from worker.config import Source
 from worker.extract import extract_article
 from worker.fetch import check_allowed, fetch_page
+from worker.importing import check_import, record_import
 from worker.logging_setup import log_context
 from worker.scheduling import restart_interval
 from worker.schema import Article
@@ -37,12 +38,9 @@ def _import_key(ctx: WebContext, import_id: str) -> str:
 
 def queue_import(ctx: WebContext, url: str, source_id: str, outlet_ids: list[str] | None) -> dict[str, Any]:
     """Check and queue an ingest; the import id is the Celery task id (its state is the task's state)."""
-    config = ctx.config()
-    source = config.source(source_id)
-    check_allowed(url, source)
-    for outlet_id in outlet_ids or []:
-        config.outlet(outlet_id)
+    check_import(ctx.config(), url, source_id, outlet_ids)
     celery = ctx.celery()
+    record_import(ctx.store, source_id, url, outlet_ids)
     result = celery.send_task("syndication.ingest", (source_id, url, outlet_ids or None))
     record = {"id": result.id, "url": url, "source_id": source_id, "outlets": outlet_ids or [],
               "queued_at": datetime.now(timezone.utc).isoformat()}
