@@ -1,7 +1,7 @@
 """A real, throw-away WordPress for the outlet tests: Debian's `wordpress` package served by `php -S`.
 
 Once per test session: install the packages when missing (apt-get, as root), reuse the MariaDB on
-127.0.0.1:3306 or start Debian's, create a fresh database and user, write a per-instance config and
+127.0.0.1:3306 or start Debian's on a data directory of the session's own, create a fresh database and user, write a per-instance config and
 wp-content (with the project's mu-plugin from contrib/wordpress/), start `php -S` with a router, run the
 installer over HTTP the way the browser form posts it, turn on pretty permalinks and create an
 Application Password. Everything is removed again at the end of the session.
@@ -159,25 +159,33 @@ class _MariaDB:
             if DB_HOST != "127.0.0.1":
                 raise RuntimeError(f"no database server listens on {DB_HOST}:{DB_PORT}")
             self._start_server()
-        if subprocess.run(["mysql", "-uroot", "-e", "SELECT 1"], capture_output=True, check=False).returncode == 0:
+        if self.process is None and subprocess.run(["mysql", "-uroot", "-e", "SELECT 1"], capture_output=True,
+                                                   check=False).returncode == 0:
             self.command = ["mysql", "-uroot"]  # Debian: root logs in over the unix socket
         else:
             self.command = ["mysql", "--protocol=tcp", f"-h{DB_HOST}", f"-P{DB_PORT}", "-uroot"]
         self.sql("SELECT 1")
 
     def _start_server(self) -> None:
-        datadir = Path("/var/lib/mysql")
-        Path("/run/mysqld").mkdir(exist_ok=True)
-        shutil.chown("/run/mysqld", user="mysql")
+        """Debian's server on a data directory of its own, under this session's run_dir.
+
+        Never the system's /var/lib/mysql: a server this process cannot reach (one in another network
+        namespace, or one stopped half-way) may hold it locked, and tests must not write into it anyway.
+        Root gets a password login (empty), so the admin client reaches it over TCP like any other server.
+        """
+        datadir = self.run_dir / "mariadb-data"
         log = open(self.run_dir / "mariadb.log", "ab")  # noqa: SIM115 - lives as long as the server
         if not (datadir / "mysql").is_dir():
-            subprocess.run(["mariadb-install-db", "--user=mysql", f"--datadir={datadir}"], stdout=log,
-                           stderr=subprocess.STDOUT, check=True)
+            subprocess.run(["mariadb-install-db", "--no-defaults", "--user=root", f"--datadir={datadir}",
+                            "--auth-root-authentication-method=normal", "--skip-test-db"],
+                           stdout=log, stderr=subprocess.STDOUT, check=True)
         self.process = subprocess.Popen(
-            ["/usr/sbin/mariadbd", "--user=mysql", "--bind-address=127.0.0.1", f"--port={DB_PORT}"],
+            ["/usr/sbin/mariadbd", "--no-defaults", "--user=root", f"--datadir={datadir}",
+             f"--socket={self.run_dir / 'mariadb.sock'}", f"--pid-file={self.run_dir / 'mariadb.pid'}",
+             "--bind-address=127.0.0.1", f"--port={DB_PORT}"],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while not _listening("127.0.0.1", DB_PORT):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"MariaDB did not start; see {self.run_dir / 'mariadb.log'}")
