@@ -6,8 +6,9 @@ constraint or a conditional UPDATE, never by a check in Python alone: the loser 
 decides again.
 
 Store is assembled from parts, one module each: this one (articles, withdrawals, ingest failures),
-store_ledger (deliveries), store_polling (conditional GET state, known links), store_health (source health)
-and store_duplicates (URL aliases, near-duplicate fingerprints).
+store_ledger (deliveries), store_polling (conditional GET state, known links), store_health (source health),
+store_duplicates (URL aliases, near-duplicate fingerprints), store_sweep (work left unfinished) and
+store_reports (the console's and /metrics' read-only reports).
 """
 from __future__ import annotations
 
@@ -30,10 +31,12 @@ from worker.store_health import SourceHealth, SourceHealthStore
 from worker.store_ledger import FINAL_STATES, Delivery, DeliveryState, LedgerStore, WithdrawalOutcome, WithdrawalStart
 from worker.store_models import ArticleRow, ArticleVersionRow, IngestFailureRow, KnownLinkRow
 from worker.store_polling import LinkSeen, PollingStore, UrlState
+from worker.store_reports import ArticlePage, Counts, ReportStore
 from worker.store_sweep import SweepStore
 
 __all__ = [
-    "FINAL_STATES", "Delivery", "DeliveryState", "IngestFailure", "LinkSeen", "SourceHealth", "Store",
+    "FINAL_STATES", "ArticlePage", "Counts", "Delivery", "DeliveryState", "IngestFailure", "LinkSeen",
+    "SourceHealth", "Store",
     "UpsertOutcome", "UpsertResult", "UrlState", "WithdrawalOutcome", "WithdrawalStart",
 ]
 
@@ -75,7 +78,7 @@ def _ingest_failure(row: IngestFailureRow) -> IngestFailure:
     )
 
 
-class Store(LedgerStore, PollingStore, SourceHealthStore, DuplicateStore, SweepStore):
+class Store(LedgerStore, PollingStore, SourceHealthStore, DuplicateStore, SweepStore, ReportStore):
     """All persistent state of the worker, behind plain methods that take and return plain values."""
 
     # --- articles -----------------------------------------------------------------------------------

@@ -19,7 +19,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from worker.store import DeliveryState
 from worker.web.context import WebContext
-from worker.web.queries import counts
 
 log = logging.getLogger(__name__)
 LATENCY_BUCKETS = (1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 6 * 3600.0, 24 * 3600.0)
@@ -32,7 +31,7 @@ class StoreCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily("syndication_store_up", "1 when the store answered this scrape")
         try:
-            data = counts(self.ctx.store)
+            data = self.ctx.store.counts()
         except Exception:  # a scrape must not fail because the database is restarting
             log.exception("metrics: the store did not answer")
             up.add_metric([], 0)

@@ -26,7 +26,6 @@ from worker.web.models import (
     TaskQueued,
     VersionOut,
 )
-from worker.web.queries import search_articles, version_rows
 
 #: declares the bearer scheme in the OpenAPI document; the check itself is BearerAuthMiddleware's
 bearer_scheme = HTTPBearer(auto_error=False, description="SYNDICATION_API_TOKEN")
@@ -78,7 +77,7 @@ def list_articles(
     """The latest version of each article, the most recently changed first, a page at a time."""
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=timezone.utc)
-    page = search_articles(ctx(request).store, source, q, since, limit, offset)
+    page = ctx(request).store.search_articles(source, q, since, limit, offset)
     return ArticleList(items=[ArticleSummary.of(a) for a in page.items], next_offset=page.next_offset)
 
 
@@ -106,7 +105,7 @@ def get_article(
             responses={**NOT_FOUND})
 def get_versions(article_id: ArticleId, request: Request) -> list[dict[str, Any]]:
     """Every stored version, oldest first; fetch one with GET /articles/{id}?version=N."""
-    rows = version_rows(ctx(request).store, article_id)
+    rows = ctx(request).store.version_summaries(article_id)
     if not rows:
         raise not_found(f"article {article_id}", "see GET /articles")
     return rows

@@ -35,7 +35,6 @@ from worker.web.console_support import (
     safe_next,
 )
 from worker.web.errors import ApiError, from_exception, not_found
-from worker.web.queries import search_articles
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 ArticleId = Annotated[str, Path(pattern=r"^[0-9a-f]{1,64}$")]
@@ -106,7 +105,7 @@ def dashboard(request: Request) -> Response:
                   alerts=[s for s in sources if s["status"] in ("failing", "idle")],
                   failing=sorted(failing, key=lambda d: d["updated_at"], reverse=True),
                   ingest_failures=ctx.store.ingest_failures()[:20],
-                  recent=search_articles(ctx.store, limit=10).items)
+                  recent=ctx.store.search_articles(limit=10).items)
 
 
 @router.get("/import")
@@ -152,7 +151,7 @@ def articles(request: Request, q: Annotated[str | None, Query(max_length=200)] =
              offset: Annotated[int, Query(ge=0)] = 0) -> Response:
     require_session(request)
     ctx = request.app.state.ctx
-    page = search_articles(ctx.store, source or None, q or None, None, 50, offset)
+    page = ctx.store.search_articles(source or None, q or None, None, 50, offset)
     return render(request, "articles.html", page=page, q=q or "", source=source or "",
                   sources=list(ctx.config().sources.values()))
 
