@@ -188,6 +188,23 @@ def test_racing_upserts_inside_transactions_still_number_versions_without_gaps(d
             s.close()
 
 
+def test_reports_search_page_and_count(store: Store) -> None:
+    for n in range(3):
+        store.upsert_article(an_article(url=f"https://www.example.com/news/{n}", headline=f"Story {n}",
+                                        body=f"Body {n} mentions {'Mosul' if n == 1 else 'nothing'}."))
+    first = store.search_articles(limit=2)
+    assert len(first.items) == 2 and first.next_offset == 2
+    assert len(store.search_articles(limit=2, offset=2).items) == 1
+    assert [a.headline for a in store.search_articles(q="mosul").items] == ["Story 1"]
+    assert store.search_articles(source_id="someone-else").items == []
+    article_id = first.items[0].id
+    store.begin_delivery(article_id, 1, "files")
+    counts = store.counts()
+    assert counts.articles_by_source == {"epoch": 3} and counts.versions_by_source == {"epoch": 3}
+    assert counts.deliveries == {("files", "in_progress"): 1}
+    assert [v["version"] for v in store.version_summaries(article_id)] == [1]
+
+
 # --- delivery ledger --------------------------------------------------------------------------------
 
 @pytest.fixture
