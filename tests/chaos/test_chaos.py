@@ -113,10 +113,11 @@ def test_database_down_for_thirty_seconds(chaos_run: ChaosRun) -> None:
     hook_a = run.receivers["hook-a"]
     wait_until(lambda: len(hook_a.accepted) >= 10, "the first deliveries", run)
     # the next delivery is accepted at the outlet, and its answer held 2 s: the database goes away in
-    # between, so the ledger write after the outlet accepted fails
-    before = len(hook_a.accepted)
+    # between, so the ledger write after the outlet accepted fails. An edit makes sure there is a next
+    # delivery, however fast the first ones went through.
     hook_a.script(Reply(200, delay=2, accept=True))
-    wait_until(lambda: len(hook_a.accepted) > before, "an accepted delivery", run)
+    run.make_work(edits=1)
+    wait_until(lambda: hook_a.scripted_left() == 0, "a delivery whose answer is held", run)
     run.database_down()
     edited = run.make_work(edits=3)  # the partner edits meanwhile; polls fail and retry until it returns
     time.sleep(DATABASE_OUTAGE)

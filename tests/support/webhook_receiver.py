@@ -83,6 +83,11 @@ class WebhookReceiver:
         with self._lock:
             self._script.extend(replies)
 
+    def scripted_left(self) -> int:
+        """Scripted replies not yet used: 0 once the last one is answering (or has answered) a request."""
+        with self._lock:
+            return len(self._script)
+
     def wait_for(self, count: int, timeout: float = 30) -> list[Received]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
