@@ -115,6 +115,9 @@ class ChaosOptions:
     outlet_timeout: int = 5
     #: set 0 to run without the sweeper (to see the Redis-restart test fail)
     sweeper: bool = True
+    #: replies each outlet's receiver gives first (tests/support/webhook_receiver.py), set before any
+    #: worker starts: beat polls at once, and a fast pipeline can deliver everything before a test body runs
+    scripts: dict[str, list[Reply]] = field(default_factory=dict)
 
 
 @dataclass
@@ -175,6 +178,7 @@ class ChaosRun:
             receiver = WebhookReceiver(SECRET).__enter__()
             host, port = receiver._server.server_address[:2]
             self.receivers[outlet_id] = receiver
+            receiver.script(*opts.scripts.get(outlet_id, []))
             self.outlet_proxies[outlet_id] = TcpProxy(str(host), int(port), outlet_id).start()
         self.site = ChaosSite(opts.articles, seed=opts.seed).start()
         self.store = Store(self.database_url)

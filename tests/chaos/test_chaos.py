@@ -89,14 +89,17 @@ def test_twenty_sigkills_with_an_outlet_down_for_two_minutes(chaos_run: ChaosRun
     assert run.receivers["hook-b"].accepted, "hook-b got nothing after it came back"
 
 
+# slow outlets so the restart finds deliveries queued, running and waiting on a retry countdown
+SLOW_OUTLETS = {
+    "hook-a": [Reply(200, delay=0.3, accept=True)] * 200,
+    "hook-b": [Reply(503, b"busy", {"Retry-After": "4"})] * 6 + [Reply(200, delay=0.3, accept=True)] * 200,
+}
+
+
 @pytest.mark.timeout(400)
-@pytest.mark.parametrize("chaos_run", [options(articles=30)], indirect=True)
+@pytest.mark.parametrize("chaos_run", [options(articles=30, scripts=SLOW_OUTLETS)], indirect=True)
 def test_redis_restart_mid_flight_loses_nothing(chaos_run: ChaosRun) -> None:
     run = chaos_run
-    # slow outlets so the restart finds deliveries queued, running and waiting on a retry countdown
-    run.receivers["hook-a"].script(*[Reply(200, delay=0.3, accept=True)] * 200)
-    run.receivers["hook-b"].script(*[Reply(503, b"busy", {"Retry-After": "4"})] * 6,
-                                   *[Reply(200, delay=0.3, accept=True)] * 200)
     run.poll_now()
     wait_until(lambda: len(run.receivers["hook-a"].accepted) >= 8, "the first deliveries", run)
     run.restart_redis()
