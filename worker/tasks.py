@@ -84,6 +84,11 @@ def failures_so_far(task: Task) -> int:
     return max(0, task.request.retries - waits_so_far(task))
 
 
+def retry_waiting(task: Task, countdown: float, exc: Exception | None = None) -> Exception:
+    """Retry without using the failure budget (the caller raises what this returns): a wait, not a failure."""
+    return task.retry(exc=exc, countdown=countdown, max_retries=None, headers={WAITS_HEADER: waits_so_far(task) + 1})
+
+
 def backoff_seconds(task: Task, exc: TransientError, attempt: int) -> float:
     settings = services().settings
     # a countdown longer than the visibility timeout would make Redis hand the task out twice
@@ -106,9 +111,7 @@ def retry_or_give_up(task: Task, exc: TransientError, give_up: Callable[[str], N
     if isinstance(exc, (HostBackedOffError, StoreUnavailableError)):
         # the partner asked us to wait, or our own database is away (a restart, a fail-over): neither is a
         # failure of this task, so it uses no retry; and giving up would need the database to record it
-        waits = waits_so_far(task)
-        raise task.retry(exc=exc, countdown=backoff_seconds(task, exc, waits), max_retries=None,
-                         headers={WAITS_HEADER: waits + 1})
+        raise retry_waiting(task, backoff_seconds(task, exc, waits_so_far(task)), exc)
     failures = failures_so_far(task)
     if failures >= services().settings.max_retries:
         give_up(f"gave up after {failures} retries: {exc}")
@@ -210,7 +213,7 @@ def deliver(self: Task, article_id: str, outlet_id: str, version: int | None = N
     # at which Redis would hand this task to another worker anyway
     with held_lock(f"syndication:deliver:{article_id}:{version}:{outlet_id}", svc.settings.visibility_timeout) as held:
         if held is None:
-            raise self.retry(countdown=5, max_retries=None)
+            raise retry_waiting(self, countdown=5)  # another worker is publishing this row: not a failure
         try:
             row = deliver_article(svc, article_id, version, outlet_id)
         except TransientError as exc:
