@@ -78,7 +78,7 @@ def import_url(url: str, source_id: str, outlet_ids: list[str] | None, wait: boo
     report = _wait_for_ingest(result, timeout)
     if report is None:
         return 1
-    return _wait_for_deliveries(settings.database_url, report, timeout)
+    return _wait_for_deliveries(store, report, timeout)
 
 
 def _wait_for_ingest(result: Any, timeout: float) -> dict[str, Any] | None:
@@ -103,12 +103,11 @@ def _wait_for_ingest(result: Any, timeout: float) -> dict[str, Any] | None:
     return None
 
 
-def _wait_for_deliveries(database_url: str, report: dict[str, Any], timeout: float) -> int:
+def _wait_for_deliveries(store: Store, report: dict[str, Any], timeout: float) -> int:
     if not report["deliveries"]:
         _say("nothing to deliver (this version is already at every outlet)")
         print(report["article_id"])
         return 0
-    store = Store(database_url)
     deadline = time.monotonic() + timeout
     pending = set(report["deliveries"])
     failed = 0
