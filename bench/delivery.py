@@ -27,7 +27,6 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -39,6 +38,7 @@ from sqlalchemy import create_engine, text
 # the same harness the integration tests use, so the bench measures what they exercise
 from tests.plugins.celery_worker import Deployment
 from tests.support.webhook_receiver import WebhookReceiver
+from worker.embedded_redis import redis_url_or_private
 from worker.schema import Article, Author, Image, SourceRef, make_article
 from worker.store import DeliveryState, Store
 
@@ -61,17 +61,6 @@ def bench_articles(count: int) -> Iterator[Article]:
             lead_image=Image(url=f"https://partner.example/img/{n}.jpg", caption="Caption"),
             body_html=body, body_text=body.replace("<p>", "").replace("</p>", " "),
         )
-
-
-@contextmanager
-def redis_url(base: Path) -> Iterator[str]:
-    if os.environ.get("REDIS_URL"):
-        yield os.environ["REDIS_URL"]
-        return
-    from worker.embedded_redis import EmbeddedRedis
-
-    with EmbeddedRedis(base / "redis") as server:
-        yield server.url
 
 
 def run_deliveries(outlets_yaml: str, outlet_id: str, articles: int, workers: int, redis: str,
@@ -128,7 +117,7 @@ def main() -> None:
     args = parser.parse_args()
     counts = [int(c) for c in args.workers.split(",") if c.strip()]
     print(f"delivery benchmark: {args.articles} articles per run, SQLite store, {os.cpu_count()} CPUs", flush=True)
-    with tempfile.TemporaryDirectory(prefix="bench-redis-") as tmp, redis_url(Path(tmp)) as redis:
+    with tempfile.TemporaryDirectory(prefix="bench-redis-") as tmp, redis_url_or_private(Path(tmp) / "redis") as redis:
         webhook_figures(args.articles, counts, redis)
     if args.wordpress:
         wordpress = REPO / "bench" / "delivery_wordpress.py"

@@ -59,6 +59,7 @@ from tests.support import partner_pages
 from tests.support.partner_site import PartnerSite, Response, _etag
 from tests.support.webhook_receiver import Received, WebhookReceiver
 from worker.config import Source
+from worker.embedded_redis import redis_url_or_private
 
 SECRET_ENV = "BENCH_PIPELINE_WEBHOOK_SECRET"
 SECRET = "bench-pipeline-secret"
@@ -430,17 +431,6 @@ sources:
         )
 
 
-@contextmanager
-def redis_server(base: Path) -> Iterator[str]:
-    if os.environ.get("REDIS_URL"):
-        yield os.environ["REDIS_URL"]
-        return
-    from worker.embedded_redis import EmbeddedRedis
-
-    with EmbeddedRedis(base / "redis") as server:
-        yield server.url
-
-
 def _mb(value: int) -> str:
     return f"{value / 2**20:.0f}"
 
@@ -465,7 +455,7 @@ def main() -> None:
           f"`syndicate worker --concurrency 1` x K", flush=True)
     extraction: dict[int, tuple[float, int, int]] = {}
     results: list[RunResult] = []
-    with tempfile.TemporaryDirectory(prefix="bench-redis-") as tmp, redis_server(Path(tmp)) as redis:
+    with tempfile.TemporaryDirectory(prefix="bench-redis-") as tmp, redis_url_or_private(Path(tmp) / "redis") as redis:
         print(f"Redis: {'REDIS_URL' if os.environ.get('REDIS_URL') else 'private server'}", flush=True)
         for articles in sizes:
             sample = min(articles, args.extract_pages)

@@ -13,6 +13,8 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import redis
@@ -108,6 +110,19 @@ class EmbeddedRedis:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+@contextmanager
+def redis_url_or_private(folder: Path) -> Iterator[str]:
+    """REDIS_URL when it is set, else a private server under `folder` for the length of the block.
+
+    For the test suite and the benchmarks, which run on a machine's Redis when there is one and must not
+    need one (`syndicate worker` does the same, but also tells the operator and exports the URL)."""
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    with EmbeddedRedis(folder) as server:
+        yield server.url
 
 
 def running_embedded_url(var_dir: Path) -> str | None:

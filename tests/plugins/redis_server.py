@@ -6,27 +6,19 @@ prefix, so tests never see each other's queues even on a shared server.
 """
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from worker.embedded_redis import EmbeddedRedis
+from worker.embedded_redis import redis_url_or_private
 
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if os.environ.get("REDIS_URL"):
-        yield os.environ["REDIS_URL"]
-        return
-    server = EmbeddedRedis(Path(tmp_path_factory.mktemp("redis")))
-    url = server.start()
-    try:
+    with redis_url_or_private(Path(tmp_path_factory.mktemp("redis"))) as url:
         yield url
-    finally:
-        server.stop()
 
 
 @pytest.fixture
