@@ -166,7 +166,6 @@ def extract_metadata(root: etree._Element, url: str, selectors: Selectors | None
         site_name,
     ), site_name)
 
-    published, updated, datelines = find_dates(root, scope_root, url, ld, meta, selectors.date)
 
     canonical = _CANONICAL(root)
     canonical_url = _absolute_http(canonical[0].get("href") if canonical else None, url) or _absolute_http(
@@ -174,6 +173,7 @@ def extract_metadata(root: etree._Element, url: str, selectors: Selectors | None
     )
     html_lang = root.get("lang") or root.get("{http://www.w3.org/XML/1998/namespace}lang")
     language = _first(html_lang, ld.text("inLanguage"), one("content-language", "og:locale"))
+    published, updated, datelines = find_dates(root, scope_root, url, ld, meta, selectors.date, language)
     return Metadata(
         headline=headline,
         description=_first(ld.text("description"), one("og:description", "description", "twitter:description")),

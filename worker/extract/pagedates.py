@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-import lxml.html
 from lxml import etree
 
 from worker import css
@@ -65,7 +64,7 @@ def visible_datelines(scope: etree._Element) -> tuple[list[str], list[str]]:
 
 def find_dates(
     root: etree._Element, scope: etree._Element, url: str, ld: JsonLd, meta: dict[str, list[str]],
-    selector: str | None = None,
+    selector: str | None = None, language: str | None = None,
 ) -> tuple[datetime | None, datetime | None, list[str]]:
     """(published, updated, dateline texts seen) with each date in the page's own offset."""
     one = lambda keys: [meta[k][0] for k in keys if k in meta]  # noqa: E731
@@ -84,7 +83,7 @@ def find_dates(
         *time_published, *seen_published,
     ) or url_date(url)
     if published is None:
-        published = fallback_date(lxml.html.tostring(root, encoding="unicode"))
+        published = fallback_date(root, language)
     updated = first_date(
         ld.text("dateModified"), *one(UPDATED_META), *[_value(e) for e in _ITEMPROP_UPDATED(scope)],
         *time_updated, *seen_updated,
