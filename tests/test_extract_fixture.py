@@ -44,6 +44,10 @@ def test_headline_authors_section(article: Article) -> None:
     assert article.url == EXPECTED["url"]
 
 
+def test_tags_are_the_ones_the_page_shows(article: Article) -> None:
+    assert article.tags == EXPECTED["tags"]
+
+
 def test_dates_in_utc(article: Article) -> None:
     assert article.published == datetime.fromisoformat(EXPECTED["published"])
     assert article.updated == datetime.fromisoformat(EXPECTED["updated"])

@@ -19,6 +19,7 @@ from worker.extract.document import class_tokens, collapse, text_of
 from worker.extract.headline import choose_headline, strip_site_suffix
 from worker.extract.jsonld import JsonLd, pixel_size
 from worker.extract.pagedates import find_dates
+from worker.extract.tags import find_tags
 from worker.links import join_http
 from worker.schema import Author
 
@@ -69,18 +70,6 @@ def _absolute_http(href: str | None, base: str) -> str | None:
 
 def _first(*values: str | None) -> str | None:
     return next((collapse(v) for v in values if v and collapse(v)), None)
-
-
-def _tags(value: Any) -> list[str]:
-    items = value if isinstance(value, list) else [value]
-    tags: list[str] = []
-    for item in items:
-        if isinstance(item, dict):
-            item = item.get("name")
-        if isinstance(item, str):
-            tags.extend(t.strip() for t in item.split(","))
-    seen: set[str] = set()
-    return [t for t in tags if t and not (t.casefold() in seen or seen.add(t.casefold()))]
 
 
 def spaced_text(element: etree._Element | None) -> str:
@@ -184,7 +173,7 @@ def extract_metadata(root: etree._Element, url: str, selectors: Selectors | None
         section=_first(
             text_of(css.select_one(root, selectors.section)), ld.text("articleSection"), one("article:section")
         ),
-        tags=_tags(ld.get("keywords")) or _tags(meta.get("article:tag", [])) or _tags(one("news_keywords", "keywords")),
+        tags=find_tags(root, scope[0] if scope else None, ld.get("keywords"), meta),
         language=language.replace("_", "-") if language else None,
         canonical_url=canonical_url,
         site_name=site_name,
