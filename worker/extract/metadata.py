@@ -14,8 +14,9 @@ from lxml import etree
 
 from worker.config import Selectors
 from worker import css
-from worker.extract.authors import ORGANIZATION, byline_authors, jsonld_authors, to_authors
-from worker.extract.document import class_tokens, collapse, text_of
+from worker.extract.authors import byline_authors, jsonld_authors, to_authors
+from worker.extract.bylines import by_line, choose_authors, visible_byline
+from worker.extract.document import collapse, text_of
 from worker.extract.headline import choose_headline, strip_site_suffix
 from worker.extract.jsonld import JsonLd, pixel_size
 from worker.extract.pagedates import find_dates
@@ -26,11 +27,7 @@ from worker.schema import Author
 _META = etree.XPath("//meta[@content]")
 _CANONICAL = etree.XPath("//link[@href][contains(concat(' ', translate(@rel, 'CANONICAL', 'canonical'), ' '), ' canonical ')]")
 _SCOPE = etree.XPath("(//article | //main | //*[@role='main'] | //*[@itemprop='articleBody'])[1]")
-_BYLINE_CANDIDATES = etree.XPath(
-    "//*[@rel='author' or contains(@itemprop, 'author') or contains(@class, 'byline') or contains(@class, 'author')]"
-)
-# class words that mark an element about an author (bio boxes, avatars) rather than the byline itself
-_NOT_BYLINE = re.compile(r"bio|thumb|avatar|image|photo|img|about|box|social|more|follow|comment|form|flyout")
+_META_AUTHORS = ("dc.creator", "dc:creator", "dcterms.creator", "author", "article:author", "byl")
 # declared images that are the site's emblem, not the article's picture
 _NOT_LEAD_IMAGE = re.compile(r"blavatar|gravatar|/avatar|logo|favicon|placeholder|default[-_]?(?:image|share|og)", re.I)
 
@@ -72,42 +69,6 @@ def _first(*values: str | None) -> str | None:
     return next((collapse(v) for v in values if v and collapse(v)), None)
 
 
-def spaced_text(element: etree._Element | None) -> str:
-    """Text with a space between elements: "Meg James" + "Staff Writer" must not run together."""
-    return collapse(" ".join(element.itertext())) if element is not None else ""
-
-
-def _visible_byline(root: etree._Element, selector: str | None) -> str:
-    chosen = css.select_one(root, selector)
-    if chosen is not None:
-        return spaced_text(chosen)
-    for element in _BYLINE_CANDIDATES(root):
-        if element.tag in ("meta", "link", "img", "script", "body", "html"):
-            continue
-        if _NOT_BYLINE.search(class_tokens(element)):
-            continue
-        text = spaced_text(element)
-        if 2 <= len(text) <= 200 and byline_authors(text):
-            return text
-    return ""
-
-
-def _choose_authors(selected: list[Author], declared: list[Author], meta_named: list[Author],
-                    visible: list[Author], site_name: str | None) -> list[Author]:
-    """Configured byline > JSON-LD > meta author > visible byline, except that a visible byline naming
-    people wins over declared organisations ("AppleInsider") and over a declared list it extends."""
-    if selected:
-        return selected
-    declared = to_authors(declared or meta_named, site_name)
-    people = [a for a in visible if a.role != ORGANIZATION]
-    if declared and people:
-        declared_keys = {a.name.casefold() for a in declared}
-        visible_keys = {a.name.casefold() for a in visible}
-        if all(a.role == ORGANIZATION for a in declared) or declared_keys < visible_keys:
-            return visible
-    return declared or visible
-
-
 def _declared_image(ld: JsonLd, one) -> dict[str, Any] | None:  # noqa: ANN001
     """og:image (the picture the publisher chose to represent the article), else the JSON-LD image;
     site logos and avatars are not article pictures."""
@@ -144,17 +105,19 @@ def extract_metadata(root: etree._Element, url: str, selectors: Selectors | None
                   one("og:title"), one("twitter:title"), one("sailthru.title")],
     )
 
-    byline = _visible_byline(root, selectors.byline)
-    meta_author = [a for a in meta.get("author", []) + meta.get("article:author", []) + meta.get("byl", [])
-                   if "://" not in a]
-    author_details = to_authors(_choose_authors(
-        byline_authors(byline) if selectors.byline else [],
-        jsonld_authors(ld.get("author")),
-        [a for value in meta_author for a in byline_authors(value)],
-        byline_authors(byline),
-        site_name,
+    byline = visible_byline(root, selectors.byline)
+    # Dublin Core's creator is set on purpose; name=author is often the CMS account or the site
+    meta_author = next(([a for a in meta[key] if "://" not in a] for key in _META_AUTHORS
+                        if any("://" not in a for a in meta.get(key, []))), [])
+    declared_authors = jsonld_authors(ld.get("author"))
+    meta_named = [a for value in meta_author for a in byline_authors(value)]
+    visible = byline_authors(byline)
+    if not (byline or declared_authors or meta_named):
+        byline = by_line(scope_root)  # the "By NAME" line of a page that names its writer nowhere else
+    author_details = to_authors(choose_authors(
+        visible if selectors.byline else [], declared_authors, meta_named, visible, site_name,
+        by_line=byline_authors(byline),
     ), site_name)
-
 
     canonical = _CANONICAL(root)
     canonical_url = _absolute_http(canonical[0].get("href") if canonical else None, url) or _absolute_http(

@@ -1,0 +1,96 @@
+"""Where the page shows who wrote the article, and whose names win when sources disagree.
+
+The visible byline is an element marked as one (rel=author, itemprop=author, a class with "byline" or
+"author"), else the first short line of the article that reads "By NAME" in one of our partners'
+languages ("von …", "par …", "Posted by …"): many pages carry nothing else. Comment threads and story
+rails are full of "by" lines about other texts, so those parts of the page are never read.
+"""
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from worker import css
+from worker.extract.authors import ORGANIZATION, byline_authors, to_authors
+from worker.extract.document import class_tokens, collapse
+from worker.schema import Author
+
+_BYLINE_CANDIDATES = etree.XPath(
+    "//*[@rel='author' or contains(@itemprop, 'author') or contains(@class, 'byline') or contains(@class, 'author')]"
+)
+# class words that mark an element about an author (bio boxes, avatars) rather than the byline itself
+_NOT_BYLINE = re.compile(r"bio|thumb|avatar|image|photo|img|about|box|social|more|follow|comment|form|flyout")
+# "By Jane Doe", "Posted by", "von", "par", "por", "door", "di", "av", "af", "przez", then a capital letter
+_BY_LINE = re.compile(
+    r"^(?:(?:posted|written|published|reported|story|text|publicado)\s+(?:by|por)|by|von|par|por|door|di|av|af|przez)"
+    r"\s*:?\s+",
+    re.IGNORECASE,
+)
+# elements whose text can be a byline line (not the <body> or a whole section)
+_LINE_TAGS = {"p", "div", "span", "li", "address", "h4", "h5", "h6", "i", "em", "small", "strong", "b", "time", "a", "td"}
+_NOT_ARTICLE = re.compile(r"comment|related|recommend|teaser|sidebar|footer|widget|nav|menu|caption|credit|photo|foto")
+_MAX_LINE = 120
+
+
+def spaced_text(element: etree._Element | None) -> str:
+    """Text with a space between elements: "Meg James" + "Staff Writer" must not run together."""
+    return collapse(" ".join(element.itertext())) if element is not None else ""
+
+
+def _outside_article(element: etree._Element) -> bool:
+    return any(_NOT_ARTICLE.search(class_tokens(a)) or a.tag in ("figcaption", "nav", "footer", "aside")
+               for a in (element, *element.iterancestors()) if isinstance(a.tag, str))
+
+
+def by_line(scope: etree._Element) -> str:
+    """The first short "By NAME" line in the article, the innermost element that holds it; "" if none."""
+    for element in scope.iter():
+        if not isinstance(element.tag, str) or element.tag not in _LINE_TAGS:
+            continue
+        text = spaced_text(element)
+        match = _BY_LINE.match(text) if 4 <= len(text) <= _MAX_LINE else None
+        if match is None or not text[match.end():match.end() + 1].isupper():  # a name follows, not "by the way"
+            continue
+        inner = next((c for c in element.iterdescendants() if isinstance(c.tag, str) and c.tag in _LINE_TAGS
+                      and spaced_text(c) == text), None)
+        if _outside_article(inner if inner is not None else element):
+            continue
+        if byline_authors(text):
+            return text
+    return ""
+
+
+def visible_byline(root: etree._Element, selector: str | None) -> str:
+    """The configured byline element, else the first element marked as a byline."""
+    chosen = css.select_one(root, selector)
+    if chosen is not None:
+        return spaced_text(chosen)
+    for element in _BYLINE_CANDIDATES(root):
+        if element.tag in ("meta", "link", "img", "script", "body", "html"):
+            continue
+        if _NOT_BYLINE.search(class_tokens(element)):
+            continue
+        text = spaced_text(element)
+        if 2 <= len(text) <= 200 and byline_authors(text):
+            return text
+    return ""
+
+
+def choose_authors(selected: list[Author], declared: list[Author], meta_named: list[Author],
+                   visible: list[Author], site_name: str | None, by_line: list[Author] = ()) -> list[Author]:
+    """Configured byline > JSON-LD > meta author > marked byline > a "By NAME" line, except that a marked
+    byline naming people wins over declared organisations ("AppleInsider") and over a declared list it
+    extends. The "By NAME" line is read only from pages that name nobody anywhere else."""
+    if selected:
+        return selected
+    if not (declared or meta_named or visible):
+        return list(by_line)
+    declared = to_authors(declared or meta_named, site_name)
+    people = [a for a in visible if a.role != ORGANIZATION]
+    if declared and people:
+        declared_keys = {a.name.casefold() for a in declared}
+        visible_keys = {a.name.casefold() for a in visible}
+        if all(a.role == ORGANIZATION for a in declared) or declared_keys < visible_keys:
+            return visible
+    return declared or visible
