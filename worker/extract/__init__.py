@@ -62,8 +62,14 @@ def _source_fields(source: Source | None, meta: Metadata, url: str, original: Or
     return {"source": SourceRef(id=_slug(name), name=name), "attribution": render_attribution(None, credited or name)}
 
 
-def extract_article(html: str | bytes, url: str, source: Source | None = None) -> Article:
-    """The canonical article of a partner page. Raises ExtractionError when the page holds none."""
+def extract_article(
+    html: str | bytes, url: str, source: Source | None = None, *, by_density: bool = False
+) -> Article:
+    """The canonical article of a partner page. Raises ExtractionError when the page holds none.
+
+    `by_density` selects the project's own body extractor instead of trafilatura's block scoring
+    (experimental: see extract/body.py); configured selectors win either way.
+    """
     root = parse(html)
     selectors = (source.selectors if source is not None else None) or Selectors()
     for selector in selectors.drop:  # "removed before anything is extracted" (see Selectors.drop)
@@ -85,7 +91,7 @@ def extract_article(html: str | bytes, url: str, source: Source | None = None) -
 
     body = selected_body(root, selectors, leave_out) if selectors.body else None
     if body is None:
-        body = generic_body(root, leave_out)
+        body = generic_body(root, leave_out, by_density=by_density)
     if body is None:
         raise ExtractionError("no article found: no block of article text on the page (body)")
     wrapper = clean_body(body, base)

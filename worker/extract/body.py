@@ -19,7 +19,8 @@ from lxml import etree
 
 from worker.config import Selectors
 from worker import css
-from worker.extract.boilerplate import remove_boilerplate
+from worker.extract.boilerplate import remove_boilerplate, strip_non_content
+from worker.extract.density_body import density_body
 from worker.extract.document import drop_tree
 from worker.extract.figures import restore_figures
 from worker.extract.structured_body import (
@@ -64,17 +65,28 @@ def selected_body(
     return body
 
 
-def generic_body(root: etree._Element, leave_out: list[etree._Element] | None = None) -> etree._Element | None:
-    """The body by generic extraction: structural clean-up, trafilatura, then the vote with declarations.
+def generic_body(
+    root: etree._Element, leave_out: list[etree._Element] | None = None, by_density: bool = False
+) -> etree._Element | None:
+    """The body by generic extraction: structural clean-up, block scoring, then the vote with declarations.
+
+    Block scoring is trafilatura's by default. `by_density` selects our own one-pass extractor
+    (density_body.py): faster, not yet as exact, so it is opt-in while it is measured against the
+    default on the benchmarks (bench/extraction.py); trafilatura still runs when it finds no region.
 
     The headline and lead figure are not cut out beforehand: trafilatura's choice of the main block
     depends on its surroundings, and removing them can make it pick the wrong one. They are removed
     from its output instead (repeats.py); `leave_out` only keeps the lead figure from being put back.
     """
     jsonld_text = jsonld_body_text(root)  # before the clean-up below strips the <script> holding it
-    # link boxes are left to trafilatura, which judges link density per block in context
-    remove_boilerplate(root, link_boxes=False)
-    extracted = trafilatura_body(root)
+    leave_out = leave_out or []
+    strip_non_content(root)
+    extracted = density_body(root, leave_out) if by_density else None
+    from_density = extracted is not None
+    if extracted is None:
+        # link boxes are left to trafilatura, which judges link density per block in context
+        remove_boilerplate(root, link_boxes=False)
+        extracted = trafilatura_body(root)
     extracted_text = _text(extracted)
 
     chosen = None
@@ -88,9 +100,9 @@ def generic_body(root: etree._Element, leave_out: list[etree._Element] | None = 
                        on_page=page)
     if chosen is None:
         chosen = extracted
-    if chosen is not None and chosen is extracted:
-        # a declared microdata body still holds its figures; block scoring's output never does
-        restore_figures(chosen, root, leave_out or [])
+    if chosen is not None and chosen is extracted and not from_density:
+        # a declared microdata body still holds its figures; trafilatura's output never does
+        restore_figures(chosen, root, leave_out)
     return chosen
 
 

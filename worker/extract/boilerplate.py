@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import Callable
 
 from lxml import etree
 
@@ -16,15 +17,24 @@ from lxml import etree
 # tags that never carry article prose (not <form>: ASP.NET pages wrap the whole page in one)
 NON_CONTENT_TAGS = (
     "script", "style", "noscript", "iframe", "button", "input", "select", "textarea", "svg",
-    "object", "embed", "template", "canvas", "link", "meta", "nav", "dialog", "audio", "video",
+    "object", "embed", "template", "canvas", "link", "meta", "dialog", "audio", "video",
 )
+# markup inside a line of text: never judged as furniture on its own (a "popup" link in a sentence is
+# part of the sentence)
+INLINE_TAGS = frozenset("""
+a abbr acronym b bdi bdo big cite code data del dfn em font i img ins kbd label mark nobr q s samp small
+span strike strong sub sup time tt u var wbr br
+""".split())
+# tags that frame a page rather than hold its article: furniture by name, judged by shape like the rest
+# (an unclosed <nav> can swallow the whole page, article included)
+FRAME_TAGS = frozenset({"nav", "aside", "footer"})
 # one word of a class/id ("ad-slot" → "ad", "slot") that marks an element as furniture whatever it holds
 _FURNITURE_WORDS = frozenset("""
 share shares sharing sharebar sharetools social socials related recommended recommendations
 newsletter newsletters subscribe subscription signup advert advertisement advertising ad ads adslot
 adunit adwrapper dfp gpt outbrain taboola comments comment disqus tags tagcloud taglist bio biography
 breadcrumb breadcrumbs trending popular mostread mostpopular cookie cookies consent gdpr byline dateline
-navbar navigation
+navbar navigation author authors paywall
 """.split())
 # words for layout regions that are usually furniture but sometimes wrap the article ("modal-enabled",
 # "widget Blog", "rail"): such an element goes only when it holds no run of real paragraphs
@@ -44,6 +54,15 @@ _PARAGRAPH_LENGTH = 80
 # containers judged by link density: lists and boxes of links are navigation, not prose
 _LINK_BOX_TAGS = frozenset({"ul", "ol", "div", "section", "aside", "table", "dl"})
 _FURNITURE, _LAYOUT = "furniture", "layout"
+# furniture-shaped: less prose than this (characters in sentence-sized runs: two short paragraphs), or
+# more linked than this share, or a run of like items
+_SHORT_BOX = 400
+_LINKED_BOX = 0.3
+# an element holding this share of the text being cleaned is the article, whatever its name says
+_MOST = 0.5
+# a kept element holding this share of the text is part of the article: its furniture words are taken
+# out, so no later pass (trafilatura's) drops it by name
+_PART = 0.25
 
 
 def boilerplate_kind(element: etree._Element) -> str | None:
@@ -102,14 +121,38 @@ def link_density(element: etree._Element) -> tuple[float, int]:
     return linked / text, text
 
 
-def remove_boilerplate(root: etree._Element, keep: etree._Element | None = None, link_boxes: bool = True) -> None:
+_HIDDEN = etree.XPath(
+    "//*[@hidden or contains(translate(@style, ' ', ''), 'display:none')"
+    " or contains(translate(@style, ' ', ''), 'visibility:hidden')]"
+)
+
+
+def strip_non_content(root: etree._Element) -> None:
+    """Remove, in place, what never carries visible article prose: scripts, controls, media, and elements
+    the page hides from readers (a hidden copy of the text for scripts, a modal, a tracking pixel)."""
+    etree.strip_elements(root, *NON_CONTENT_TAGS, with_tail=False)
+    for element in _HIDDEN(root):
+        if element.getparent() is not None and element.tag not in ("body", "html"):
+            element.drop_tree()
+
+
+def remove_boilerplate(
+    root: etree._Element, keep: etree._Element | None = None, link_boxes: bool = True,
+    weight: Callable[[etree._Element], float] | None = None,
+) -> None:
     """Remove boilerplate from `root` in place. `keep` (the chosen body, say) and its ancestors stay.
 
     body and html are never judged: their classes describe the page ("has-sidebar", "tag-news").
+    `weight` says how much of the article an element holds (density.py's prose weight, in which a
+    comment thread counts little however long); without it, an element's share of the text counts.
     """
     protected = set(keep.iterancestors()) | {keep} if keep is not None else set()
-    etree.strip_elements(root, *NON_CONTENT_TAGS, with_tail=False)
+    strip_non_content(root)
     total = max(len(" ".join(root.text_content().split())), 1)
+    holds_most = _holds_most(root, total, weight)
+
+    def holds_part(element: etree._Element) -> bool:
+        return len(" ".join(element.text_content().split())) >= _PART * total
     doomed: list[etree._Element] = []
     # depth first by hand, so a doomed element's subtree is never visited (root.iter() would walk it
     # and need an ancestor check per element; an XPath preselection measured slower still)
@@ -119,24 +162,86 @@ def remove_boilerplate(root: etree._Element, keep: etree._Element | None = None,
         if not isinstance(element.tag, str):
             continue
         if (element.tag not in ("body", "html") and element not in protected
-                and _is_boilerplate(element, total, link_boxes)):
+                and _is_boilerplate(element, total, link_boxes, holds_most)):
             doomed.append(element)
             continue
+        if element.tag in FRAME_TAGS or (boilerplate_kind(element) is not None and holds_part(element)):
+            # judged by shape and kept: it holds the article (an unclosed <nav> that swallowed the page,
+            # a post classed "enable-pin-share"), so it must not look like furniture to trafilatura or
+            # to clean.py, which judge such names alone
+            _clear_furniture_names(element)
         stack.extend(reversed(element))
     for element in doomed:
         if element.getparent() is not None:
             element.drop_tree()
 
 
-def _is_boilerplate(element: etree._Element, total: int, link_boxes: bool) -> bool:
+def _clear_furniture_names(element: etree._Element) -> None:
+    """Take the furniture words out of a kept element's tag, class, id and role (the rest stays:
+    "post enable-pin-share" keeps "post", which other extractors read as a sign of the article)."""
+    if element.tag in FRAME_TAGS:
+        element.tag = "div"
+    classes = element.get("class")
+    if classes:
+        kept = [c for c in classes.split() if _kind_of_names(c) is None]
+        if kept:
+            element.set("class", " ".join(kept))
+        else:
+            del element.attrib["class"]
+    if element.get("id") and _kind_of_names(element.get("id")) is not None:
+        del element.attrib["id"]
+    if (element.get("role") or "").lower() in _ROLES:
+        del element.attrib["role"]
+
+
+def _holds_most(
+    root: etree._Element, total: int, weight: Callable[[etree._Element], float] | None
+) -> Callable[[etree._Element, int], bool]:
+    if weight is None:
+        return lambda element, length: length >= _MOST * total and length >= _PROSE_LENGTH
+    whole = max(weight(root), 1.0)
+    return lambda element, length: weight(element) >= _MOST * whole and length >= _PROSE_LENGTH
+
+
+def _is_boilerplate(
+    element: etree._Element, total: int, link_boxes: bool, holds_most: Callable[[etree._Element, int], bool]
+) -> bool:
+    """Furniture by name (class, id, role or tag) *and* by shape, or a box of links.
+
+    A name alone says little: WordPress writes "share" and category words on the post itself, and a
+    template may call the story's wrapper "main with-navigation". So a named element goes only when it
+    is furniture-shaped (short, link-dense, or a run of like items) and never when it holds most of
+    the text being cleaned; inline elements are never judged, only blocks.
+    """
     if (element.get("hidden") is not None or element.get("aria-hidden") == "true") and element.tag != "img":
         return prose_length(element) < _PROSE_LENGTH
-    kind = boilerplate_kind(element)
-    if kind == _LAYOUT:
-        return prose_length(element) < 2 * _PARAGRAPH_LENGTH
-    if kind == _FURNITURE or (link_boxes and _is_link_box(element)):
+    if element.tag in INLINE_TAGS:
+        return False
+    if link_boxes and _is_link_box(element):
         length = len(" ".join(element.text_content().split()))
         return length < 0.5 * total or length < _PROSE_LENGTH
+    kind = boilerplate_kind(element)
+    if kind == _LAYOUT:
+        # layout words ("rail", "widget Blog", "modal-enabled") wrap articles too often to trust with
+        # any shape: such a region goes only when it holds no run of real paragraphs
+        return prose_length(element) < 2 * _PARAGRAPH_LENGTH
+    if kind is None and element.tag not in FRAME_TAGS:
+        return False
+    density, length = link_density(element)
+    if holds_most(element, length):
+        return False
+    return prose_length(element) < _SHORT_BOX or density > _LINKED_BOX or _holds_a_run(element)
+
+
+def _holds_a_run(element: etree._Element) -> bool:
+    """Three or more children built alike (same tag and class): a list of comments, cards or links."""
+    seen: dict[tuple[str, str], int] = {}
+    for child in element:
+        if isinstance(child.tag, str):
+            key = (child.tag, child.get("class") or "")
+            seen[key] = seen.get(key, 0) + 1
+            if seen[key] >= 3 and child.tag not in ("p", "br"):
+                return True
     return False
 
 
@@ -147,4 +252,4 @@ def _is_link_box(element: etree._Element) -> bool:
     return length > 0 and (density > 0.8 or (density > 0.5 and length < 400))
 
 
-__all__ = ["NON_CONTENT_TAGS", "boilerplate_kind", "link_density", "looks_like_boilerplate", "prose_length", "remove_boilerplate"]
+__all__ = ["FRAME_TAGS", "INLINE_TAGS", "NON_CONTENT_TAGS", "strip_non_content", "boilerplate_kind", "link_density", "looks_like_boilerplate", "prose_length", "remove_boilerplate"]

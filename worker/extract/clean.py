@@ -24,7 +24,7 @@ _RENAMES = {"b": "strong", "i": "em", "h1": "h2", "h5": "h4", "h6": "h4", "dt": 
             "address": "p", "caption": "p"}
 # containers whose only job is layout: they become a paragraph when they hold just text, else vanish
 _CONTAINERS = frozenset({"div", "section", "article", "main", "header", "footer", "aside", "span", "center",
-                         "font", "picture", "body", "html", "dl", "table", "tbody", "thead", "tfoot", "details",
+                         "font", "picture", "body", "html", "dl", "nav", "table", "tbody", "thead", "tfoot", "details",
                          "summary", "head", "hgroup"})
 _CONTAINER_BLOCKS = BLOCK_TAGS | {"div", "section", "article", "main", "header", "footer", "aside", "table",
                                   "tr", "dl", "dt", "dd", "pre", "h1", "h5", "h6", "hr"}

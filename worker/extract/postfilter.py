@@ -25,6 +25,7 @@ _LEAD_IN = re.compile(r"^\W*(?:\w+\W+){0,3}?\w+\s*:\s*$")
 # blocks this short (in words) can be labels or promos; longer ones are prose whatever they start with
 _SHORT = 25
 _LIST_TAGS = ("ul", "ol")
+_HEADING_TAGS = ("h2", "h3", "h4")
 
 
 def _words(text: str) -> int:
@@ -88,7 +89,23 @@ def filter_blocks(wrapper: etree._Element) -> None:
         else:
             kept.append((block, text))
     # lists of links at the very end are "more stories" boxes that lost their class names
-    for block, text in reversed(kept):
-        if not _is_link_list(block, text):
-            break
-        drop_tree(block)
+    while kept and _is_link_list(*kept[-1]):
+        drop_tree(kept.pop()[0])
+    _drop_empty_sections(kept)
+
+
+def _drop_empty_sections(kept: list[tuple[etree._Element, str]]) -> None:
+    """A heading with no text under it before the next heading of its rank (or the end) heads nothing
+    of the article: it is the label of a box whose content was left out ("Related", "More on this").
+    A heading followed by a subheading heads that subsection and stays."""
+    next_level = 0  # the level of the heading that comes next; 0: the end, or text came next
+    text_follows = False
+    for block, _ in reversed(kept):
+        if block.tag in _HEADING_TAGS:
+            level = int(block.tag[1])
+            if not text_follows and (next_level == 0 or next_level <= level):
+                drop_tree(block)
+                continue
+            next_level, text_follows = level, False
+        else:
+            text_follows = True
