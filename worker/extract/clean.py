@@ -205,7 +205,10 @@ def clean_body(body: etree._Element, base: str) -> etree._Element:
     _wrap_loose_inline(wrapper)
     for element in list(wrapper.iter()):
         if element is not wrapper and element.getparent() is not None and _is_empty(element):
-            element.drop_tree()
+            if element.tag not in BLOCK_TAGS and element.text and element.text.isspace():
+                drop_tag(element)  # <strong>&nbsp;</strong> between two words: the space stays
+            else:
+                element.drop_tree()
     return wrapper
 
 

@@ -70,6 +70,17 @@ def microdata_body(elements: list[etree._Element]) -> etree._Element | None:
     return body if prose_length(body) >= MIN_DECLARED_PROSE else None
 
 
+_BREAKS = ("p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr", "td", "th", "dd", "dt")
+
+
+def _html_text(fragment: etree._Element) -> str:
+    """The text of HTML given as a string, a paragraph break after each block (text_content() alone
+    would run "<p>Der</p><p>elektrische" together into one word)."""
+    for element in fragment.iter(*_BREAKS):
+        element.tail = "\n\n" + (element.tail or "")
+    return fragment.text_content()
+
+
 def jsonld_body_text(root: etree._Element) -> str | None:
     """The JSON-LD articleBody string, when the page declares one (cheap check before parsing the JSON)."""
     if not any("articleBody" in (s.text or "") for s in _JSONLD_SCRIPTS(root)):
@@ -81,7 +92,7 @@ def jsonld_body_text(root: etree._Element) -> str | None:
         return None
     if "<" in value and ">" in value:  # some CMSs put the body's HTML in the string
         try:
-            value = lxml.html.fragment_fromstring(value, create_parent="div").text_content()
+            value = _html_text(lxml.html.fragment_fromstring(value, create_parent="div"))
         except (etree.ParserError, ValueError):
             return None
     return value.strip() or None

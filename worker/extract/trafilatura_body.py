@@ -13,6 +13,13 @@ from lxml import etree
 _TAGS = {"item": "li", "quote": "blockquote", "lb": "br", "graphic": "img", "ref": "a", "row": "tr",
          "code": "pre", "del": "span", "doc": "div", "body": "div", "main": "div", "note": "p", "label": "p"}
 _HI = {"#b": "strong", "#i": "em"}
+# a private-use character standing for a space at an inline element's edge while trafilatura runs
+_BOUNDARY = "\ue000"
+_INLINE = etree.XPath(
+    "//body//*[self::a or self::em or self::i or self::b or self::strong or self::span or self::u"
+    " or self::small or self::sup or self::sub or self::mark or self::abbr or self::cite or self::q"
+    " or self::code or self::time or self::font or self::s or self::del or self::ins]"
+)
 
 
 def trafilatura_body(tree: etree._Element) -> etree._Element | None:
@@ -22,6 +29,7 @@ def trafilatura_body(tree: etree._Element) -> etree._Element | None:
     passed: trafilatura would resolve every link itself, and clean.py already makes them absolute
     against the page (and its <base>) once, for every layer.
     """
+    marked = _mark_word_boundaries(tree)
     try:
         document = trafilatura.bare_extraction(
             tree, url=None, output_format="xml", favor_precision=True, include_comments=False,
@@ -30,11 +38,60 @@ def trafilatura_body(tree: etree._Element) -> etree._Element | None:
         )
     except RecursionError:  # a pathologically nested page: no body by block scoring, not a crash
         return None
+    finally:
+        _unmark(marked)
     if document is None or document.body is None or not len(document.body):
         return None
     body = document.body
     _to_html(body)
+    _unmark(body.iter())
     return body
+
+
+def _mark_word_boundaries(tree: etree._Element) -> list[etree._Element]:
+    """Make the spaces at the edges of inline elements survive trafilatura.
+
+    trafilatura trims every text and tail it copies, so the space in `<a><em>HBO Go</em></a> <em>and</em>`
+    or `the <b>best </b>deal` is lost and the words fuse ("HBO Goand"). Every word boundary of the
+    source must reach body_text, so each such edge space is replaced by a private-use character that
+    trimming keeps and that no page means as text; it becomes a space again afterwards, in the page
+    and in trafilatura's output. Returns the elements changed.
+    """
+    changed = []
+    for element in _INLINE(tree):
+        text, tail = element.text, element.tail
+        touched = False
+        if text and text != text.strip():
+            element.text = _mark_edges(text)
+            touched = True
+        if tail and tail != tail.strip() and (tail.strip() or element.getnext() is not None):
+            element.tail = _mark_edges(tail)
+            touched = True
+        if text and not text.strip() and not len(element):
+            # an element holding only a space (<strong>&nbsp;</strong>) is dropped as empty: its space
+            # goes into its tail, which is kept
+            element.tail = _BOUNDARY + (element.tail or "")
+            touched = True
+        if touched:
+            changed.append(element)
+    return changed
+
+
+def _mark_edges(text: str) -> str:
+    core = text.strip()
+    if not core:
+        return _BOUNDARY
+    return (_BOUNDARY if text[0].isspace() else "") + core + (_BOUNDARY if text[-1].isspace() else "")
+
+
+def _unmark(elements) -> None:
+    for element in elements:
+        if not isinstance(element.tag, str):
+            continue
+        if element.text and _BOUNDARY in element.text:
+            element.text = element.text.replace(_BOUNDARY, " ")
+        if element.tail and _BOUNDARY in element.tail:
+            element.tail = element.tail.replace(_BOUNDARY, " ")
 
 
 def _to_html(body: etree._Element) -> None:
