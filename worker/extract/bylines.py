@@ -27,6 +27,10 @@ _BY_LINE = re.compile(
     r"\s*:?\s+",
     re.IGNORECASE,
 )
+# text nodes that may open a byline, found in C; the by-word is checked in Python
+_BY_TEXTS = etree.XPath(".//text()[normalize-space()][not(ancestor::script or ancestor::style)]")
+_BY_WORD = re.compile(r"(?:posted|written|published|reported|story|text|publicado|by|von|par|por|door|di|av|af|przez)\b",
+                      re.IGNORECASE)
 # elements whose text can be a byline line (not the <body> or a whole section)
 _LINE_TAGS = {"p", "div", "span", "li", "address", "h4", "h5", "h6", "i", "em", "small", "strong", "b", "time", "a", "td"}
 _NOT_ARTICLE = re.compile(r"comment|related|recommend|teaser|sidebar|footer|widget|nav|menu|caption|credit|photo|foto")
@@ -43,21 +47,34 @@ def _outside_article(element: etree._Element) -> bool:
                for a in (element, *element.iterancestors()) if isinstance(a.tag, str))
 
 
+def _line_of(node: etree._ElementUnicodeResult) -> etree._Element | None:
+    """The element a text node starts: its own element for leading text, for a tail the element it
+    follows' parent; "<span>By</span> <a>Jane Doe</a>" is read one level up."""
+    owner = node.getparent()
+    if owner is not None and node.is_tail:
+        owner = owner.getparent()
+    while owner is not None and owner.tag not in _LINE_TAGS:
+        owner = owner.getparent() if owner.tag not in ("body", "html") else None
+    return owner
+
+
 def by_line(scope: etree._Element) -> str:
     """The first short "By NAME" line in the article, the innermost element that holds it; "" if none."""
-    for element in scope.iter():
-        if not isinstance(element.tag, str) or element.tag not in _LINE_TAGS:
+    for node in _BY_TEXTS(scope):
+        if not _BY_WORD.match(node.lstrip()):
             continue
-        text = spaced_text(element)
-        match = _BY_LINE.match(text) if 4 <= len(text) <= _MAX_LINE else None
-        if match is None or not text[match.end():match.end() + 1].isupper():  # a name follows, not "by the way"
-            continue
-        inner = next((c for c in element.iterdescendants() if isinstance(c.tag, str) and c.tag in _LINE_TAGS
-                      and spaced_text(c) == text), None)
-        if _outside_article(inner if inner is not None else element):
-            continue
-        if byline_authors(text):
-            return text
+        element = _line_of(node)
+        for candidate in (element, element.getparent() if element is not None else None):
+            if candidate is None or not isinstance(candidate.tag, str):
+                continue
+            text = spaced_text(candidate)
+            match = _BY_LINE.match(text) if 4 <= len(text) <= _MAX_LINE else None
+            # a name follows, not "by the way"
+            if match is None or not text[match.end():match.end() + 1].isupper():
+                continue
+            if not _outside_article(candidate) and byline_authors(text):
+                return text
+            break
     return ""
 
 

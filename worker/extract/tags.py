@@ -22,6 +22,8 @@ from worker.extract.document import class_tokens, collapse
 
 # a class/id word that names a tag list: tags, post-tags, tags-links, article__taglist, field-name-field-tags
 _TAG_CLASS = re.compile(r"(?:^|[\s_-])(?:tags?|taglist|tag-list|keywords?|topics|schlagw(?:orte|oerter|örter))(?:$|[\s_-])")
+_NAMED = etree.XPath("//*[@class or @id]")
+_TAG_CLASS_HINT = re.compile("tag|keyword|topic|schlagw")  # a cheap test before the full pattern
 # a label in front of a tag list, in the languages of our partners' pages; the colon is optional
 _LABEL = re.compile(
     r"^\s*(?:tags?|tagged(?:\s+with)?|tagi|keywords?|topics|themen(?:\s+in\s+diesem\s+artikel)?|schlagw(?:orte|örter)|"
@@ -37,6 +39,12 @@ _CARD_REPEATS = 3
 _CARD_CHARS = 600
 _TEASER = etree.XPath(".//*[self::h2 or self::h3 or self::h4 or self::img][1]")
 _WORDY = re.compile(r"\w")
+# short text nodes outside scripts: where a "Tags:" label can be (XPath keeps the walk in C)
+_SHORT_TEXTS = etree.XPath(
+    "//body//text()[string-length(normalize-space(.)) > 2 and string-length(normalize-space(.)) < 40]"
+    "[not(ancestor::script or ancestor::style or ancestor::a or ancestor::option)]"
+)
+_LINKS = etree.XPath(".//a")
 _SEPARATORS = re.compile(r"[\s,;:|·•/#]+")
 _TAGS_WORD = re.compile(r"\btags\b", re.IGNORECASE)
 _INLINE = {"span", "strong", "em", "b", "i", "li", "small"}
@@ -52,19 +60,19 @@ def _tag_text(link: etree._Element) -> str:
 
 
 def _is_tag(text: str) -> bool:
-    return bool(text) and len(text) <= _MAX_TAG_CHARS and len(text.split()) <= _MAX_TAG_WORDS
+    return 2 <= len(text) <= _MAX_TAG_CHARS and len(text.split()) <= _MAX_TAG_WORDS  # "A" … "Z" indexes are not tags
 
 
 def _card(node: etree._Element) -> bool:
     """One of several like, short siblings holding a heading or a picture: a teaser card in a rail of
     other stories, with its own tags (a grid's rows and columns repeat too, but hold no teaser)."""
     parent = node.getparent()
-    if parent is None or node.tag in ("body", "html", "li") or _TEASER(node) == []:
+    if parent is None or node.tag in ("body", "html", "li"):
         return False
     signature = (node.tag, node.get("class"))
     if sum(1 for sibling in parent if (sibling.tag, sibling.get("class")) == signature) < _CARD_REPEATS:
         return False
-    return len(collapse(node.text_content())) <= _CARD_CHARS
+    return len(collapse(node.text_content())) <= _CARD_CHARS and _TEASER(node) != []
 
 
 def _site_wide(element: etree._Element, scope: etree._Element | None) -> bool:
@@ -114,18 +122,27 @@ def _list_tags(container: etree._Element, label: str = "") -> list[str] | None:
 
 
 def _labelled_lists(root: etree._Element) -> Iterable[tuple[etree._Element, str]]:
-    """(list element, label) for each "Tags:" style label: the list is the label's parent when that
-    holds links besides the label, else the element right after the label."""
-    for node in root.iter():
-        if not isinstance(node.tag, str) or node.tag in ("script", "style", "a", "option", "title"):
+    """(list element, label) for each "Tags:" style label: the list is the element the label opens when
+    that holds links ("Tags: <a>…"), else the label element's parent when that holds links, else the
+    element right after the label."""
+    for node in _SHORT_TEXTS(root):
+        label = collapse(str(node))
+        if not _LABEL.match(label):
             continue
-        label = node.text or ""
-        if _LABEL.match(label) and len(node) and node[0].tag != "a" and not collapse(node.text_content()) == collapse(label):
-            yield node, collapse(label)
-        elif _LABEL.match(collapse(node.text_content())) and not len(node.findall(".//a")):
-            parent, following = node.getparent(), node.getnext()
-            if parent is not None and len(parent.findall(".//a")):
-                yield parent, collapse(node.text_content())
+        # the element the label text belongs to ("<b>…</b> Tags:" is its parent's text, after the <b>)
+        owner = node.getparent() if node.is_text else (node.getparent().getparent() if node.getparent() is not None else None)
+        if owner is None:
+            continue
+        if _LINKS(owner):
+            yield owner, label
+        elif collapse(owner.text_content()) == label:
+            # the label's outermost element ("<h3><span>Temas</span></h3>"), then what holds the list
+            while (owner.getparent() is not None and owner.getparent().tag != "body"
+                   and collapse(owner.getparent().text_content()) == label):
+                owner = owner.getparent()
+            parent, following = owner.getparent(), owner.getnext()
+            if parent is not None and _LINKS(parent):
+                yield parent, label
             elif following is not None:
                 yield following, ""
 
@@ -155,9 +172,10 @@ def _candidates(root: etree._Element) -> dict[etree._Element, tuple[int, str]]:
         signals, known = found.get(element, (0, ""))
         found[element] = (signals + 1, known or label)
 
-    for node in root.iter():
-        if isinstance(node.tag, str) and node.tag not in ("meta", "link", "script", "style", "body", "html") \
-                and _TAG_CLASS.search(class_tokens(node)):
+    for node in _NAMED(root):
+        tokens = class_tokens(node)
+        if _TAG_CLASS_HINT.search(tokens) and _TAG_CLASS.search(tokens) \
+                and node.tag not in ("meta", "link", "script", "style", "body", "html"):
             add(node)
     for node, label in _labelled_lists(root):
         add(node, label)
