@@ -138,3 +138,22 @@ def test_a_heading_with_nothing_under_it_is_a_box_label_and_goes() -> None:
     filter_blocks(wrapper)
     headings = [h.text_content() for h in wrapper.iter("h2", "h3")]
     assert headings == ["What the vote means", "Background", "The first plan"]
+
+
+def test_a_noscript_holding_the_article_is_what_a_reader_without_scripts_sees() -> None:
+    # a script-built page's fallback copy; the fetcher runs no scripts, so this is the page
+    page = _page(f"<h1>Council votes on the bridge</h1><div id='app'></div><noscript><article>"
+                 f"{_paragraphs('Fallback', 4)}</article></noscript><noscript><img src='/pixel.gif'></noscript>")
+    text = _body_text(page)
+    assert "Fallback paragraph 0" in text and "Fallback paragraph 3" in text
+
+
+def test_a_layout_region_holding_most_of_the_text_stays_even_without_long_lines() -> None:
+    # a blog post of short lines (code, verse, a list written with <br>) in a "widget Blog" wrapper
+    lines = "<br>".join(f"(defun step-{i} () (message \"step {i} of the walk\"))" for i in range(30))
+    root = lxml.html.fromstring(f"<div><div class='widget Blog' id='Blog1'><div class='post-body'>{lines}"
+                                "</div></div><div class='widget Profile'><a href='/p'>View my profile</a></div></div>")
+    remove_boilerplate(root, link_boxes=True)
+    text = root.text_content()
+    assert "step-29" in text
+    assert "View my profile" not in text

@@ -130,6 +130,11 @@ _HIDDEN = etree.XPath(
 def strip_non_content(root: etree._Element) -> None:
     """Remove, in place, what never carries visible article prose: scripts, controls, media, and elements
     the page hides from readers (a hidden copy of the text for scripts, a modal, a tracking pixel)."""
+    for element in list(root.iter("noscript")):
+        # what a reader without scripts sees, and the fetcher runs none: a <noscript> holding the
+        # article (a script-built page's fallback, or an unclosed tag that swallowed the page) is opened
+        if element.getparent() is not None and prose_length(element) >= _PROSE_LENGTH:
+            element.drop_tag()
     etree.strip_elements(root, *NON_CONTENT_TAGS, with_tail=False)
     for element in _HIDDEN(root):
         if element.getparent() is not None and element.tag not in ("body", "html"):
@@ -221,15 +226,15 @@ def _is_boilerplate(
         length = len(" ".join(element.text_content().split()))
         return length < 0.5 * total or length < _PROSE_LENGTH
     kind = boilerplate_kind(element)
-    if kind == _LAYOUT:
-        # layout words ("rail", "widget Blog", "modal-enabled") wrap articles too often to trust with
-        # any shape: such a region goes only when it holds no run of real paragraphs
-        return prose_length(element) < 2 * _PARAGRAPH_LENGTH
     if kind is None and element.tag not in FRAME_TAGS:
         return False
     density, length = link_density(element)
     if holds_most(element, length):
         return False
+    if kind == _LAYOUT:
+        # layout words ("rail", "widget Blog", "modal-enabled") wrap articles too often to trust with
+        # any shape: such a region goes only when it holds no run of real paragraphs
+        return prose_length(element) < 2 * _PARAGRAPH_LENGTH
     return prose_length(element) < _SHORT_BOX or density > _LINKED_BOX or _holds_a_run(element)
 
 
