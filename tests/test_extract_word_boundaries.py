@@ -55,3 +55,8 @@ def test_a_declared_html_body_keeps_paragraph_breaks_as_word_breaks() -> None:
     html = ('<html><head><script type="application/ld+json">{"@type": "NewsArticle", "articleBody": '
             '"<p>Der</p><p>elektrische Hund</p>"}</script></head><body></body></html>')
     assert _words(jsonld_body_text(lxml.html.fromstring(html))) == "Der elektrische Hund"
+
+
+def test_soft_hyphens_do_not_split_words_in_the_text() -> None:
+    article = extract_article(_page("the Mit&shy;tel&shy;al&shy;ter and its wine"), URL)
+    assert "the Mittelalter and its wine" in article.body_text

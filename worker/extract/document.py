@@ -44,7 +44,8 @@ def collapse(text: str | None) -> str:
     if not text:
         return ""
     if not text.isascii():  # ASCII is already NFC; most page text is
-        text = unicodedata.normalize("NFC", text)
+        # a soft hyphen only says where a word may break: the reader sees one word ("Mit\xadtel\xadalter")
+        text = unicodedata.normalize("NFC", text.replace("\xad", ""))
     return _WHITESPACE.sub(" ", text).strip()
 
 
