@@ -95,3 +95,10 @@ def test_a_by_line_does_not_override_declared_authors() -> None:
     ld = {"@type": "NewsArticle", "headline": "A story", "author": {"@type": "Person", "name": "Alex Durán"}}
     head = f'<script type="application/ld+json">{json.dumps(ld)}</script>'
     assert authors_of(head, after="<p>Posted by Alex Durán, AMP Project Marketing, Google</p>") == ["Alex Durán"]
+
+
+def test_the_newsroom_shorthand_and_the_sites_own_name_are_not_authors() -> None:
+    assert names("red") == [] and names("red.") == []
+    head = ('<meta property="og:site_name" content="unocero">'
+            '<meta name="author" content="unocero - Alberto Ávila">')
+    assert authors_of(head) == ["Alberto Ávila"]

@@ -67,3 +67,14 @@ def test_declared_tags_when_the_page_shows_none() -> None:
 
 def test_the_site_wide_meta_keywords_are_not_tags() -> None:
     assert tags_of('<meta name="keywords" content="news, blog, japan, best site">') == []
+
+
+def test_a_keyword_box_beside_the_article_and_a_list_of_tag_links() -> None:
+    box = ('<aside class="suggested"><section class="mots-cles"><h3>Mots clés</h3>'
+           '<a href="/motcle/a">Valérie Plante</a>, <a href="/motcle/b">trottinette</a></section></aside>')
+    html = f"<html><body><article><h1>A post</h1>{PROSE}</article>{box}</body></html>"
+    assert extract_metadata(parse(html), URL).tags == ["Valérie Plante", "trottinette"]
+    links = "".join(f'<li><a class="article-tag" href="/t/{w}">{w}</a></li>' for w in ("Sejm", "Senat", "Premier"))
+    assert tags_of(article_extra=f'<ul class="popular-subjects">{links}</ul>') == ["Sejm", "Senat", "Premier"]
+    more = '<div class="tags"><a href="/t/cup">Davis Cup</a> <a href="#">Show more</a></div>'
+    assert tags_of(article_extra=more) == ["Davis Cup"]

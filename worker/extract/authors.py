@@ -45,10 +45,10 @@ _ROLE = re.compile(
     r"analyst|critic|intern|editor-in-chief))\b.*$",
     re.IGNORECASE,
 )
-# CMS accounts and form labels that are not anybody's name
+# CMS accounts and form labels that are not anybody's name ("red" is the newsroom's "Redaktion", "redakcja")
 _NOT_A_NAME = re.compile(
     r"https?://|@|^\W*$|^(?:\w*admin\w*|administrator|webmaster|editor|staff|guest|гость|anonymous|unknown|"
-    r"name\b.*|nama\b.*|comments?|share|follow|biography|view .*|no author|none)$|copyright|rights reserved|©",
+    r"name\b.*|nama\b.*|comments?|share|follow|biography|view .*|no author|none|red\.?)$|copyright|rights reserved|©",
     re.IGNORECASE,
 )
 # Agencies and newsroom words: a byline part that is one of these names an organisation, not a person
@@ -188,12 +188,30 @@ def names_from_jsonld(value: object) -> list[str]:
     return [a.name for a in jsonld_authors(value)]
 
 
+def _without_site(name: str, site_name: str | None) -> str:
+    """ "unocero - Alberto Ávila" on unocero's pages is Alberto Ávila: the site's name is not his."""
+    if not site_name:
+        return name
+    site = collapse(site_name).casefold()
+    for sep in (" - ", " – ", " | ", ": ", " / "):
+        head, found, tail = name.partition(sep)
+        if found and head.strip().casefold() == site and tail.strip():
+            return tail.strip()
+        head, found, tail = name.rpartition(sep)
+        if found and tail.strip().casefold() == site and head.strip():
+            return head.strip()
+    return name
+
+
 def to_authors(names: Iterable[str | Author], site_name: str | None = None) -> list[Author]:
     """Author objects, case-insensitively de-duplicated, in the order first seen; organisations marked."""
     seen: set[str] = set()
     authors = []
     for item in names:
         author = item if isinstance(item, Author) else Author(name=item)
+        bare = _without_site(author.name, site_name)
+        if bare != author.name:
+            author = author.model_copy(update={"name": bare})
         key = author.name.casefold()
         if key in seen:
             continue

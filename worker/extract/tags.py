@@ -21,9 +21,11 @@ from lxml import etree
 from worker.extract.document import class_tokens, collapse
 
 # a class/id word that names a tag list: tags, post-tags, tags-links, article__taglist, field-name-field-tags
-_TAG_CLASS = re.compile(r"(?:^|[\s_-])(?:tags?|taglist|tag-list|keywords?|topics|schlagw(?:orte|oerter|örter))(?:$|[\s_-])")
+_TAG_CLASS = re.compile(
+    r"(?:^|[\s_-])(?:tags?|taglist|tag-list|keywords?|topics|subjects|mots-cles|motscles|schlagw(?:orte|oerter|örter))(?:$|[\s_-])"
+)
 _NAMED = etree.XPath("//*[@class or @id]")
-_TAG_CLASS_HINT = re.compile("tag|keyword|topic|schlagw")  # a cheap test before the full pattern
+_TAG_CLASS_HINT = re.compile("tag|keyword|topic|subject|cles|schlagw")  # a cheap test before the full pattern
 # a label in front of a tag list, in the languages of our partners' pages; the colon is optional
 _LABEL = re.compile(
     r"^\s*(?:tags?|tagged(?:\s+with)?|tagi|keywords?|topics|themen(?:\s+in\s+diesem\s+artikel)?|schlagw(?:orte|örter)|"
@@ -32,7 +34,8 @@ _LABEL = re.compile(
 )
 # where lists of tags are the site's, not the article's
 _SITE_WIDE = re.compile(r"cloud|menu|navbar|navigation|breadcrumb")
-_SITE_WIDE_TAGS = {"nav", "header", "aside"}
+# (not <aside>: pages put the article's own keyword box in one beside or below the text)
+_SITE_WIDE_TAGS = {"nav", "header"}
 # an element repeated this often among its siblings (same tag and class), with this little text, is a
 # card in a rail of other stories
 _CARD_REPEATS = 3
@@ -46,7 +49,7 @@ _SHORT_TEXTS = etree.XPath(
 )
 _LINKS = etree.XPath(".//a")
 _SEPARATORS = re.compile(r"[\s,;:|·•/#]+")
-_TAGS_WORD = re.compile(r"\btags\b", re.IGNORECASE)
+_TAGS_WORD = re.compile(r"\btags\b|^(?:show|see|view|load)\s+(?:more|all)\b|^(?:more|mehr|plus|más)$", re.IGNORECASE)
 _INLINE = {"span", "strong", "em", "b", "i", "li", "small"}
 _MAX_TAGS = 40
 _MAX_TAG_WORDS = 6
@@ -118,7 +121,8 @@ def _list_tags(container: etree._Element, label: str = "") -> list[str] | None:
     if label and whole.casefold().startswith(label.casefold()):
         whole = whole[len(label):]
     rest = _squeezed(whole)
-    return texts if not rest or sum(map(_squeezed, texts)) / rest >= _MIN_LINK_SHARE else None
+    linked = sum(_squeezed(collapse(a.text_content())) for a in links)  # "Show more" is a link too
+    return texts if not rest or linked / rest >= _MIN_LINK_SHARE else None
 
 
 def _labelled_lists(root: etree._Element) -> Iterable[tuple[etree._Element, str]]:
@@ -190,12 +194,15 @@ def visible_tags(root: etree._Element, scope: etree._Element | None = None, decl
     shows none."""
     declared_keys = {t.casefold() for t in declared}
     best: tuple[tuple[int, int, int, int], list[str]] | None = None
+    found: dict[etree._Element, tuple[int, list[str]]] = {}
     for container, (signals, label) in _candidates(root).items():
-        if _site_wide(container, scope):
-            continue
-        tags = _list_tags(container, label)
-        if not tags:
-            continue
+        if not _site_wide(container, scope):
+            tags = _list_tags(container, label)
+            if tags:
+                found[container] = (signals, tags)
+    for container, (signals, tags) in found.items():
+        if len(tags) == 1 and any(ancestor in found for ancestor in container.iterancestors()):
+            continue  # one tag of a list that is itself a candidate: the list speaks for it
         inside = scope is not None and any(a is scope for a in container.iterancestors())
         key = (signals, len(declared_keys & {t.casefold() for t in tags}), int(inside), len(tags))
         if best is None or key > best[0]:
