@@ -53,3 +53,26 @@ def test_the_fallback_never_sets_up_dateparser_for_every_language() -> None:
     root = str(Path(__file__).resolve().parent.parent)
     done = subprocess.run([sys.executable, "-c", script, root], capture_output=True, text=True, check=True, cwd=root)
     assert done.stdout.strip() == "0"
+
+
+def test_numeric_dates_are_day_first_except_in_english() -> None:
+    head = '<meta property="article:published_time" content="{}">'
+    def with_meta(value: str, lang: str) -> datetime | None:
+        html = page("", lang).replace("<title>", head.format(value) + "<title>")
+        return published(html)
+    assert with_meta("10/05/2022 05:22 pm", "es").date().isoformat() == "2022-05-10"
+    assert with_meta("10/05/2022 05:22 pm", "en-US").date().isoformat() == "2022-10-05"
+    assert with_meta("2022-05-04 10:00", "es").date().isoformat() == "2022-05-04"  # year first stays as written
+
+
+def test_a_dateline_written_out_in_the_pages_language() -> None:
+    html = page("Accueil | Par Loïc Le Clerc | 30 septembre 2018", lang="fr").replace(
+        "<div class='x'>", "<div class='byline-date'>")
+    assert published(html) == datetime(2018, 9, 30, tzinfo=timezone.utc)
+
+
+def test_the_dateline_that_says_published_goes_first() -> None:
+    lines = ('<span class="date">Wydrukowano: 2021-05-11 22:22</span>'
+             '<span class="date">Opublikowano: 2021-04-29 17:13</span>')
+    html = page("", lang="pl").replace("<div class='x'><span></span></div>", lines)
+    assert published(html).date().isoformat() == "2021-04-29"

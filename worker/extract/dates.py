@@ -32,6 +32,7 @@ _TZINFOS = {
     "BST": 3600, "CET": 3600, "CEST": 7200, "IST": 19800, "JST": 9 * 3600,
 }
 _HAS_DIGIT = re.compile(r"\d")
+_YEAR_FIRST = re.compile(r"\D{0,20}\d{4}\b")
 _HAS_CLOCK = re.compile(r"\d{1,2}[:.h]\d{2}")
 # "2019-11-20T09:29:08+0000": Python before 3.11 wants the colon in the offset
 _COMPACT_OFFSET = re.compile(r"([+-]\d{2})(\d{2})$")
@@ -43,7 +44,7 @@ _URL_DATE = re.compile(
 _MONTHS = {m: i for i, m in enumerate(("jan feb mar apr may jun jul aug sep oct nov dec").split(), 1)}
 
 
-def _parse_text(text: str, *, ignore_zone: bool = False) -> datetime | None:
+def _parse_text(text: str, *, ignore_zone: bool = False, dayfirst: bool = False) -> datetime | None:
     try:
         return datetime.fromisoformat(_COMPACT_OFFSET.sub(r"\1:\2", text.replace("Z", "+00:00")))
     except ValueError:
@@ -52,7 +53,9 @@ def _parse_text(text: str, *, ignore_zone: bool = False) -> datetime | None:
         with warnings.catch_warnings():
             # an unknown zone name ("AMT") yields a naive datetime, handled by the caller; no need to warn
             warnings.simplefilter("ignore", dateparser.UnknownTimezoneWarning)
-            return dateparser.parse(text, tzinfos=_TZINFOS, fuzzy=True, ignoretz=ignore_zone)
+            # dayfirst is for "10/05/2022"; dateutil would also turn "2022-05-04" into 5 April
+            dayfirst = dayfirst and not _YEAR_FIRST.match(text)
+            return dateparser.parse(text, tzinfos=_TZINFOS, fuzzy=True, ignoretz=ignore_zone, dayfirst=dayfirst)
     except (ValueError, OverflowError, TypeError):
         return None
 
@@ -63,10 +66,11 @@ def parse_date(value: object, *, assume_utc: bool = True) -> datetime | None:
     return found.astimezone(timezone.utc) if found else None
 
 
-def parse_local(value: object, *, assume_utc: bool = True) -> datetime | None:
+def parse_local(value: object, *, assume_utc: bool = True, dayfirst: bool = False) -> datetime | None:
     """An aware datetime in the offset the value declares; None when it is not a date.
 
-    A value without a zone is wall-clock time: labelled UTC when assume_utc, else rejected.
+    A value without a zone is wall-clock time: labelled UTC when assume_utc, else rejected. dayfirst
+    reads "10/05/2022" as 10 May, as every language but (US) English writes it.
     """
     if isinstance(value, datetime):
         parsed = value
@@ -74,7 +78,7 @@ def parse_local(value: object, *, assume_utc: bool = True) -> datetime | None:
         text = _LABEL.sub("", value.strip())
         if not text or len(text) > 80:
             return None
-        parsed = _parse_text(text)
+        parsed = _parse_text(text, dayfirst=dayfirst)
         if parsed is None:
             return None
     else:
@@ -88,15 +92,15 @@ def parse_local(value: object, *, assume_utc: bool = True) -> datetime | None:
     return parsed
 
 
-def first_date(*candidates: object) -> datetime | None:
+def first_date(*candidates: object, dayfirst: bool = False) -> datetime | None:
     """The first candidate, in the caller's priority order, that parses with an explicit zone, else the
     first that parses at all: a zoneless value can only be placed in time by guessing."""
     for candidate in candidates:
-        found = parse_local(candidate, assume_utc=False)
+        found = parse_local(candidate, assume_utc=False, dayfirst=dayfirst)
         if found:
             return found
     for candidate in candidates:
-        found = parse_local(candidate)
+        found = parse_local(candidate, dayfirst=dayfirst)
         if found:
             return found
     return None

@@ -8,7 +8,7 @@ own wall-clock time, which reveals its timezone when the machine value was decla
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from lxml import etree
 
@@ -16,6 +16,7 @@ from worker import css
 from worker.extract.dates import fallback_date, first_date, localize, parse_local, url_date, wall_clock
 from worker.extract.document import class_tokens, collapse, text_of
 from worker.extract.jsonld import JsonLd
+from worker.extract.textdates import primary_language, written_dateline
 
 PUBLISHED_META = (
     "article:published_time", "article:published", "article.published", "og:article:published_time",
@@ -34,6 +35,10 @@ _DATELINE_CLASS = re.compile(r"date|time|publish|posted|byline|dateline|meta|sta
 _UPDATE_WORDS = re.compile(r"updat|modif")
 _NOT_DATELINE = re.compile(r"comment|related|recommend|promo|sidebar|footer|widget|card|teaser|list|nav")
 _MAX_DATELINE = 120
+_PUBLISHED_LABEL = re.compile(
+    r"\W*(?:published|posted|veröffentlicht|publiziert|publié|publicado|pubblicato|opublikowano|gepubliceerd|julkaistu)",
+    re.IGNORECASE,
+)
 
 
 def _value(element: etree._Element) -> str:
@@ -78,15 +83,23 @@ def find_dates(
     itemprop = [_value(e) for e in _ITEMPROP(scope) if not _in_noise(e)]
     seen_published, seen_updated = visible_datelines(scope)
 
+    # "10/05/2022" is 10 May everywhere but in (US) English
+    dayfirst = primary_language(language) not in (None, "en")
+    # a dateline that says it is the publication goes before others ("Wydrukowano: …" is the print date)
+    seen_published.sort(key=lambda text: not _PUBLISHED_LABEL.match(text))
     published = first_date(
         *selected, ld.text("datePublished"), ld.text("dateCreated"), *one(PUBLISHED_META), *itemprop,
-        *time_published, *seen_published,
-    ) or url_date(url)
+        *time_published, *seen_published, dayfirst=dayfirst,
+    )
+    if published is None:
+        written = written_dateline(seen_published, language)
+        published = written.replace(tzinfo=timezone.utc) if written else None
+    published = published or url_date(url)
     if published is None:
         published = fallback_date(root, language)
     updated = first_date(
         ld.text("dateModified"), *one(UPDATED_META), *[_value(e) for e in _ITEMPROP_UPDATED(scope)],
-        *time_updated, *seen_updated,
+        *time_updated, *seen_updated, dayfirst=dayfirst,
     )
 
     # what the page shows as local time, and the offsets its machine dates carry, reveal its timezone

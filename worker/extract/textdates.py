@@ -86,3 +86,24 @@ def text_date(tree: lxml.html.HtmlElement, language: str | None = None) -> str |
         return best.strftime("%Y-%m-%d")
     options = Extractor(False, latest, earliest, True, "%Y-%m-%d")
     return search_page(lxml.html.tostring(tree, encoding="unicode"), options)
+
+
+def written_dateline(texts: list[str], language: str | None) -> datetime | None:
+    """The first date written out in the page's language in one of its visible datelines ("Par Loïc Le
+    Clerc | 30 septembre 2018"), which dateutil cannot read; naive wall-clock time, or None."""
+    language = primary_language(language)
+    if not language or language == "en" or not texts:
+        return None
+    try:
+        from dateparser.search import search_dates
+    except ImportError:  # pragma: no cover - optional dependency
+        return None
+    for text in texts:
+        try:
+            found = search_dates(text, languages=[language], settings={
+                "STRICT_PARSING": True, "PREFER_DATES_FROM": "past", "RETURN_AS_TIMEZONE_AWARE": False})
+        except Exception:  # noqa: BLE001 - dateparser's own errors on odd text
+            continue
+        if found:
+            return found[0][1]
+    return None
