@@ -235,6 +235,15 @@ def _is_boilerplate(
         # layout words ("rail", "widget Blog", "modal-enabled") wrap articles too often to trust with
         # any shape: such a region goes only when it holds no run of real paragraphs
         return prose_length(element) < 2 * _PARAGRAPH_LENGTH
+    return _furniture_shaped(element, density)
+
+
+def furniture_shaped(element: etree._Element) -> bool:
+    """Little prose (two short paragraphs at most), link-dense, or a run of like items."""
+    return _furniture_shaped(element, link_density(element)[0])
+
+
+def _furniture_shaped(element: etree._Element, density: float) -> bool:
     return prose_length(element) < _SHORT_BOX or density > _LINKED_BOX or _holds_a_run(element)
 
 
@@ -257,4 +266,4 @@ def _is_link_box(element: etree._Element) -> bool:
     return length > 0 and (density > 0.8 or (density > 0.5 and length < 400))
 
 
-__all__ = ["FRAME_TAGS", "INLINE_TAGS", "NON_CONTENT_TAGS", "strip_non_content", "boilerplate_kind", "link_density", "looks_like_boilerplate", "prose_length", "remove_boilerplate"]
+__all__ = ["furniture_shaped", "FRAME_TAGS", "INLINE_TAGS", "NON_CONTENT_TAGS", "strip_non_content", "boilerplate_kind", "link_density", "looks_like_boilerplate", "prose_length", "remove_boilerplate"]

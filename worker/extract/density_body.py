@@ -14,6 +14,7 @@ from worker.extract.boilerplate import prose_length, remove_boilerplate
 from worker.extract.captions import figure_captions
 from worker.extract.cards import drop_cards
 from worker.extract.density import measure
+from worker.extract.named_furniture import drop_named_furniture
 from worker.extract.document import drop_tree
 
 # a region with less prose than this (characters in sentence-sized runs) is not an article
@@ -32,6 +33,7 @@ def density_body(root: etree._Element, leave_out: list[etree._Element]) -> etree
     if region is None:
         return None
     figure_captions(region)
+    drop_named_furniture(region, lambda e: density.gain.get(e, 0.0))
     drop_cards(region)
     headline = next((e for e in leave_out if e.tag == "h1" and _within(e, region)), None)
     if headline is not None:
