@@ -17,7 +17,8 @@ The figures issue 12's acceptance asks for, in one run. Why each is measured the
   largest over the rounds is printed.
 - Robustness (bench/extraction_robustness.py): ours alone on every page of the chosen corpora in one
   fresh interpreter, as a worker process sees them: refusals (ExtractionError), any other exception
-  (listed: the acceptance says none) and the slowest pages (the acceptance says none over 1 s).
+  (listed: the acceptance says none), the slowest pages (the acceptance says none over 1 s) and fused
+  words (body_text words the page's own text never has: a lost word boundary, issue 12 cause 2).
 - Metadata (bench/extraction_metadata.py): per-field share correct against the hand-annotated truth,
   with the test suite's own truth and comparison (tests/test_metadata_truth.py).
 
@@ -26,8 +27,9 @@ noisy machine never fails it. It exits non-zero only when it cannot run: 2 when 
 directory is missing, 1 when a child process fails.
 
 The two extractors are defined here, so the comparison does not depend on adapters living elsewhere:
-ours is worker.extract.extract_article(html, url).body_text; trafilatura runs with favor_precision
-and comments off, its best setting on these benchmarks.
+ours is worker.extract.extract_article(html, url).body_text, ours-density the same with by_density=True
+(the project's own body extractor); trafilatura runs with favor_precision and comments off, its best
+setting on these benchmarks.
 """
 from __future__ import annotations
 
@@ -41,7 +43,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 THIS = Path(__file__).resolve()
-EXTRACTORS = {"ours": f"{THIS}:ours_body_text", "trafilatura": f"{THIS}:trafilatura_body_text"}
+EXTRACTORS = {"ours": f"{THIS}:ours_body_text", "ours-density": f"{THIS}:ours_density_body_text",
+              "trafilatura": f"{THIS}:trafilatura_body_text"}
 # corpus directory -> (its scorer, the file a complete corpus holds)
 CORPORA = {"article-extraction": ("eval_extraction.py", "ground-truth.json"),
            "trafilatura-eval": ("eval_snippets.py", "snippets.json")}
@@ -51,6 +54,13 @@ def ours_body_text(html: str, url: str | None) -> str:
     from worker.extract import extract_article
 
     return extract_article(html, url or "http://example.invalid/").body_text
+
+
+def ours_density_body_text(html: str, url: str | None) -> str:
+    """Ours with the project's own one-pass body extractor instead of trafilatura's (by_density)."""
+    from worker.extract import extract_article
+
+    return extract_article(html, url or "http://example.invalid/", by_density=True).body_text
 
 
 def trafilatura_body_text(html: str, url: str | None) -> str:
@@ -117,10 +127,12 @@ def print_scores(best: dict[str, dict[str, dict]], rounds: int) -> None:
         for name, r in results.items():
             print(f"  {name:<12} {r['f1']:6.3f} {r['precision']:6.3f} {r['recall']:6.3f} "
                   f"{r['pages_per_s'] or 0:8.1f} {r['rss_mb']:6.0f} MB {r['errors']:6d}")
-        ours, theirs = results["ours"], results["trafilatura"]
-        ratio = (ours["pages_per_s"] or 0) / theirs["pages_per_s"] if theirs["pages_per_s"] else float("nan")
-        print(f"  ours vs trafilatura: speed {ratio:.2f}x, F1 {ours['f1'] - theirs['f1']:+.3f}, "
-              f"peak RSS {ours['rss_mb'] - theirs['rss_mb']:+.0f} MB")
+        theirs = results["trafilatura"]
+        for name in ("ours", "ours-density"):
+            ours = results[name]
+            ratio = (ours["pages_per_s"] or 0) / theirs["pages_per_s"] if theirs["pages_per_s"] else float("nan")
+            print(f"  {name} vs trafilatura: speed {ratio:.2f}x, F1 {ours['f1'] - theirs['f1']:+.3f}, "
+                  f"peak RSS {ours['rss_mb'] - theirs['rss_mb']:+.0f} MB")
 
 
 def print_robustness(report: dict, rss_mb: float) -> None:
@@ -129,7 +141,8 @@ def print_robustness(report: dict, rss_mb: float) -> None:
     times = sorted(((t, corpus, page) for corpus, r in report.items() for t, page in r["times"]), reverse=True)
     for corpus, r in report.items():
         print(f"  {corpus:<20} {r['pages']:4d} pages  {len(r['refusals']):3d} refused (ExtractionError)  "
-              f"{len(r['crashes']):3d} other exceptions")
+              f"{len(r['crashes']):3d} other exceptions  {r['fused']['words']:4d} fused words on "
+              f"{r['fused']['pages']} pages")
         for refusal in r["refusals"]:
             print(f"    refused: {refusal['page']}  {refusal['message']}")
         for crash in r["crashes"]:

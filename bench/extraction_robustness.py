@@ -15,8 +15,10 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import re
 import sys
 import time
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +27,7 @@ sys.path.insert(0, str(REPO))
 
 from worker.errors import ExtractionError
 from worker.extract import extract_article
+from worker.extract.document import parse
 
 FALLBACK_URL = "http://example.invalid/"  # the URL ours_body_text uses when a page has none
 WARM_UP = "<html><head><title>Warm-up</title></head><body><article><h1>Warm-up</h1>" + (
@@ -48,6 +51,25 @@ def trafilatura_eval_pages(data: Path) -> Iterator[tuple[str, str, str | None]]:
         yield url, html, url
 
 
+_WORD = re.compile(r"\w+")
+# scripts written without spaces between words: every run of them is one "word" to \w+
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\u0e00-\u0e7f]")
+
+
+def _words(text: str) -> set[str]:
+    text = unicodedata.normalize("NFC", text.replace("\xad", "").replace("\u200b", ""))
+    return {w for w in _WORD.findall(text) if not _UNSPACED.search(w)}
+
+
+def fused_words(html: str, body_text: str) -> int:
+    """Words of body_text that the page's text never has, split at element edges nor joined across
+    them: two words run together by extraction ("HBO Goand")."""
+    texts = list(parse(html).itertext())
+    page = _words(" ".join(texts)) | _words("".join(texts))
+    return sum(1 for w in _WORD.findall(unicodedata.normalize("NFC", body_text)) if w not in page
+               and not _UNSPACED.search(w))
+
+
 CORPORA = {"article-extraction": article_extraction_pages, "trafilatura-eval": trafilatura_eval_pages}
 
 
@@ -60,19 +82,26 @@ def run(bench_dir: Path, corpora: list[str], limit: int | None) -> dict:
     for corpus in corpora:
         pages = 0
         refusals, crashes, times = [], [], []
+        fused = {"words": 0, "pages": 0}
         for n, (page_id, html, url) in enumerate(CORPORA[corpus](bench_dir / corpus)):
             if limit is not None and n >= limit:
                 break
             pages += 1
             start = time.perf_counter()
+            body_text = None
             try:
-                extract_article(html, url or FALLBACK_URL)
+                body_text = extract_article(html, url or FALLBACK_URL).body_text
             except ExtractionError as exc:
                 refusals.append({"page": page_id, "message": str(exc)[:160]})
             except Exception as exc:  # noqa: BLE001 - counting these is the point of the pass
                 crashes.append({"page": page_id, "type": type(exc).__name__, "message": str(exc)[:160]})
             times.append([time.perf_counter() - start, page_id])
-        report[corpus] = {"pages": pages, "refusals": refusals, "crashes": crashes, "times": times}
+            if body_text:
+                words = fused_words(html, body_text)
+                fused["words"] += words
+                fused["pages"] += bool(words)
+        report[corpus] = {"pages": pages, "refusals": refusals, "crashes": crashes, "times": times,
+                          "fused": fused}
     return report
 
 
