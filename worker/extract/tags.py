@@ -24,8 +24,9 @@ from worker.extract.document import class_tokens, collapse
 _TAG_CLASS = re.compile(
     r"(?:^|[\s_-])(?:tags?|taglist|tag-list|keywords?|topics|subjects|mots-cles|motscles|schlagw(?:orte|oerter|örter))(?:$|[\s_-])"
 )
-_NAMED = etree.XPath("//*[@class or @id]")
-_TAG_CLASS_HINT = re.compile("tag|keyword|topic|subject|cles|schlagw")  # a cheap test before the full pattern
+# class and id values, walked in C; the cheap test below picks the few worth a closer look
+_NAMES = etree.XPath("//@class | //@id")
+_TAG_CLASS_HINT = re.compile("tag|keyword|topic|subject|cles|schlagw", re.IGNORECASE)  # a cheap test before the full pattern
 # a label in front of a tag list, in the languages of our partners' pages; the colon is optional
 _LABEL = re.compile(
     r"^\s*(?:tags?|tagged(?:\s+with)?|tagi|keywords?|topics|themen(?:\s+in\s+diesem\s+artikel)?|schlagw(?:orte|örter)|"
@@ -176,10 +177,12 @@ def _candidates(root: etree._Element) -> dict[etree._Element, tuple[int, str]]:
         signals, known = found.get(element, (0, ""))
         found[element] = (signals + 1, known or label)
 
-    for node in _NAMED(root):
-        tokens = class_tokens(node)
-        if _TAG_CLASS_HINT.search(tokens) and _TAG_CLASS.search(tokens) \
-                and node.tag not in ("meta", "link", "script", "style", "body", "html"):
+    for value in _NAMES(root):
+        if not _TAG_CLASS_HINT.search(value):
+            continue
+        node = value.getparent()
+        if node not in found and node.tag not in ("meta", "link", "script", "style", "body", "html") \
+                and _TAG_CLASS.search(class_tokens(node)):
             add(node)
     for node, label in _labelled_lists(root):
         add(node, label)
