@@ -87,7 +87,7 @@ def generic_body(
     from_density = extracted is not None
     if extracted is None:
         # link boxes are left to trafilatura, which judges link density per block in context
-        remove_boilerplate(root, link_boxes=False)
+        remove_boilerplate(root, link_boxes=False, stripped=True)
         extracted = trafilatura_body(root)
         if len(_text(extracted)) < _SHORT_EXTRACTION:
             # block scoring found nothing or a scrap (a page built without the markup it expects): the

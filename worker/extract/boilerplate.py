@@ -143,16 +143,18 @@ def strip_non_content(root: etree._Element) -> None:
 
 def remove_boilerplate(
     root: etree._Element, keep: etree._Element | None = None, link_boxes: bool = True,
-    weight: Callable[[etree._Element], float] | None = None,
+    weight: Callable[[etree._Element], float] | None = None, stripped: bool = False,
 ) -> None:
     """Remove boilerplate from `root` in place. `keep` (the chosen body, say) and its ancestors stay.
 
     body and html are never judged: their classes describe the page ("has-sidebar", "tag-news").
     `weight` says how much of the article an element holds (density.py's prose weight, in which a
     comment thread counts little however long); without it, an element's share of the text counts.
+    `stripped`: strip_non_content already ran on this tree (it is the costliest step to repeat).
     """
     protected = set(keep.iterancestors()) | {keep} if keep is not None else set()
-    strip_non_content(root)
+    if not stripped:
+        strip_non_content(root)
     total = max(len(" ".join(root.text_content().split())), 1)
     holds_most = _holds_most(root, total, weight)
 

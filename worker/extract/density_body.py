@@ -39,7 +39,8 @@ def density_body(root: etree._Element, leave_out: list[etree._Element]) -> etree
     if headline is not None:
         drop_before(headline, region)
     drop_bad_blocks(region, density.blocks)
-    remove_boilerplate(region, link_boxes=True, weight=lambda e: density.gain.get(e, 0.0))
+    remove_boilerplate(region, link_boxes=True, weight=lambda e: density.gain.get(e, 0.0),
+                       stripped=True)
     if prose_length(region) < _MIN_REGION_PROSE:
         return None
     for element in leave_out:
