@@ -102,3 +102,10 @@ def test_the_newsroom_shorthand_and_the_sites_own_name_are_not_authors() -> None
     head = ('<meta property="og:site_name" content="unocero">'
             '<meta name="author" content="unocero - Alberto Ávila">')
     assert authors_of(head) == ["Alberto Ávila"]
+
+
+def test_a_photo_credit_marked_as_author_is_not_the_writer() -> None:
+    photo = ('<div class="article-photo"><img src="/p.jpg"><div class="photo-text">'
+             '<span class="author">Foto von Anna Bild</span></div></div>')
+    assert authors_of(before=photo) == []
+    assert authors_of(before=photo + '<p class="byline">By Ben Writer</p>') == ["Ben Writer"]

@@ -35,6 +35,20 @@ _BY_WORD = re.compile(r"(?:posted|written|published|reported|story|text|publicad
 _LINE_TAGS = {"p", "div", "span", "li", "address", "h4", "h5", "h6", "i", "em", "small", "strong", "b", "time", "a", "td"}
 _NOT_ARTICLE = re.compile(r"comment|related|recommend|teaser|sidebar|footer|widget|nav|menu|caption|credit|photo|foto")
 _MAX_LINE = 120
+_PICTURE = re.compile(r"caption|credit|photo|foto|picture|figure")
+_POST_CLASSES = ("tag-", "category-", "format-", "has-", "post-")
+
+
+def _in_picture(element: etree._Element) -> bool:
+    """A photo's credit ("<span class=author>Photo: …</span>" in a caption) names the photographer."""
+    for node in [element, *element.iterancestors()][:4]:
+        if node.tag in ("figure", "figcaption"):
+            return True
+        # a WordPress post's own classes ("tag-foto", "format-image") say what the post is about
+        if node.tag not in ("article", "main", "body") and any(
+                _PICTURE.search(token) for token in class_tokens(node).split() if not token.startswith(_POST_CLASSES)):
+            return True
+    return False
 
 
 def spaced_text(element: etree._Element | None) -> str:
@@ -86,7 +100,7 @@ def visible_byline(root: etree._Element, selector: str | None) -> str:
     for element in _BYLINE_CANDIDATES(root):
         if element.tag in ("meta", "link", "img", "script", "body", "html"):
             continue
-        if _NOT_BYLINE.search(class_tokens(element)):
+        if _NOT_BYLINE.search(class_tokens(element)) or _in_picture(element):
             continue
         text = spaced_text(element)
         if 2 <= len(text) <= 200 and byline_authors(text):
