@@ -157,3 +157,16 @@ def test_a_layout_region_holding_most_of_the_text_stays_even_without_long_lines(
     text = root.text_content()
     assert "step-29" in text
     assert "View my profile" not in text
+
+
+def test_a_comment_list_with_alternating_classes_is_a_run_of_like_items() -> None:
+    comments = "".join(
+        f"<li class='comment {'even' if i % 2 else 'odd'} depth-1'><p>Reader {i} thinks the council got this "
+        f"one badly wrong and says so at some length, with a long argument about bridges and budgets, "
+        f"traffic and taxes, and what the last council did about all of it.</p></li>" for i in range(4)
+    )
+    root = lxml.html.fromstring(f"<div>{_paragraphs('Story', 6)}<ol class='comment-list'>{comments}</ol></div>")
+    remove_boilerplate(root, link_boxes=True)
+    text = root.text_content()
+    assert "Story paragraph 5" in text
+    assert "Reader 3 thinks" not in text

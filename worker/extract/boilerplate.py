@@ -250,11 +250,12 @@ def _furniture_shaped(element: etree._Element, density: float) -> bool:
 
 
 def _holds_a_run(element: etree._Element) -> bool:
-    """Three or more children built alike (same tag and class): a list of comments, cards or links."""
+    """Three or more children built alike (same tag, same first class word): a list of comments,
+    cards or links. The first word only: templates alternate the rest ("comment even", "comment odd")."""
     seen: dict[tuple[str, str], int] = {}
     for child in element:
         if isinstance(child.tag, str):
-            key = (child.tag, child.get("class") or "")
+            key = (child.tag, (child.get("class") or "").split(" ", 1)[0])
             seen[key] = seen.get(key, 0) + 1
             if seen[key] >= 3 and child.tag not in ("p", "br"):
                 return True
