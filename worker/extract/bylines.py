@@ -14,11 +14,11 @@ from lxml import etree
 from worker import css
 from worker.extract.authors import ORGANIZATION, byline_authors, to_authors
 from worker.extract.document import class_tokens, collapse
+from worker.extract.pageindex import PageIndex
 from worker.schema import Author
 
-_BYLINE_CANDIDATES = etree.XPath(
-    "//*[@rel='author' or contains(@itemprop, 'author') or contains(@class, 'byline') or contains(@class, 'author')]"
-)
+# elements marked as a byline are found through the page index's sieve, then tested exactly
+_BYLINE_MARK = re.compile("byline|author")
 # class words that mark an element about an author (bio boxes, avatars) rather than the byline itself
 _NOT_BYLINE = re.compile(r"bio|thumb|avatar|image|photo|img|about|box|social|more|follow|comment|form|flyout")
 # "By Jane Doe", "Posted by", "von", "par", "por", "door", "di", "av", "af", "przez", then a capital letter
@@ -39,14 +39,21 @@ _PICTURE = re.compile(r"caption|credit|photo|foto|picture|figure")
 _POST_CLASSES = ("tag-", "category-", "format-", "has-", "post-")
 
 
-def _in_picture(element: etree._Element) -> bool:
+def _marked_byline(element: etree._Element) -> bool:
+    """rel="author", an itemprop naming the author, or a class with "byline" or "author" (case as written)."""
+    cls = element.get("class") or ""
+    return (element.get("rel") == "author" or "author" in (element.get("itemprop") or "")
+            or "byline" in cls or "author" in cls)
+
+
+def _in_picture(element: etree._Element, tokens=class_tokens) -> bool:  # noqa: ANN001
     """A photo's credit ("<span class=author>Photo: …</span>" in a caption) names the photographer."""
     for node in [element, *element.iterancestors()][:4]:
         if node.tag in ("figure", "figcaption"):
             return True
         # a WordPress post's own classes ("tag-foto", "format-image") say what the post is about
         if node.tag not in ("article", "main", "body") and any(
-                _PICTURE.search(token) for token in class_tokens(node).split() if not token.startswith(_POST_CLASSES)):
+                _PICTURE.search(token) for token in tokens(node).split() if not token.startswith(_POST_CLASSES)):
             return True
     return False
 
@@ -92,15 +99,16 @@ def by_line(scope: etree._Element) -> str:
     return ""
 
 
-def visible_byline(root: etree._Element, selector: str | None) -> str:
+def visible_byline(root: etree._Element, selector: str | None, index: PageIndex | None = None) -> str:
     """The configured byline element, else the first element marked as a byline."""
     chosen = css.select_one(root, selector)
     if chosen is not None:
         return spaced_text(chosen)
-    for element in _BYLINE_CANDIDATES(root):
-        if element.tag in ("meta", "link", "img", "script", "body", "html"):
+    index = index or PageIndex(root)
+    for element in index.marked(_BYLINE_MARK):
+        if element.tag in ("meta", "link", "img", "script", "body", "html") or not _marked_byline(element):
             continue
-        if _NOT_BYLINE.search(class_tokens(element)) or _in_picture(element):
+        if _NOT_BYLINE.search(index.tokens(element)) or _in_picture(element, index.tokens):
             continue
         text = spaced_text(element)
         if 2 <= len(text) <= 200 and byline_authors(text):

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Container
 
 from lxml import etree
 
 from worker.extract.document import collapse, text_of
+from worker.extract.pageindex import PageIndex
 
-_H1 = etree.XPath(".//h1")
-_H2 = etree.XPath(".//h2")
-_HEADINGS = etree.XPath(".//*[self::h1 or self::h2 or self::h3]")
+# headings are found with iter(tag) (walked in C); ".//h1" style XPaths cost several times more
 # text nodes a reader sees as the page's first line: not scripts, menus or link lists
 _TEXT_NODES = etree.XPath(
     "//body//text()[normalize-space()][not(ancestor::script or ancestor::style or ancestor::noscript or "
@@ -30,7 +30,7 @@ _TEXT_NODES = etree.XPath(
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s")
 _MAX_FIRST_LINE = 120
-_ITEMPROP_HEADLINE = etree.XPath(".//*[@itemprop='headline' and not(self::meta)]")
+_HEADLINE_MARK = re.compile("headline")  # the page index's sieve for itemprop="headline"
 # " | The Epoch Times", " - Site", " — Site": the page title's site suffix
 _TITLE_SEPARATORS = (" | ", " – ", " — ", " - ", " :: ", " · ", " » ", "|")
 _WORD = re.compile(r"\w+")
@@ -66,7 +66,7 @@ def _words(text: str) -> set[str]:
     return {w.casefold() for w in _WORD.findall(text)}
 
 
-def _site_part(candidate: str, title: str, declared: set[str], headings: set[str]) -> bool:
+def _site_part(candidate: str, title: str, declared: set[str], headings: Container[str]) -> bool:
     """True when the candidate is the site-name part of a "Site » Headline" / "Headline | Site" title:
     equal to its first or last part while another part is declared elsewhere (og:title), or is a
     heading of the page with more words than the candidate (the blog's name in h1, the post's in h2)."""
@@ -87,7 +87,7 @@ def _parts(title: str) -> list[str]:
 
 
 def confirmed(candidate: str, declared: list[str], site_name: str | None = None,
-              evidence: tuple[set[str], set[str]] = (set(), set()), *, level: int = 1) -> bool:
+              evidence: tuple[set[str], Container[str]] = (set(), set()), *, level: int = 1) -> bool:
     """True when a declared title shares most of the candidate's words, and the candidate covers a good
     part of the words of that title's part it shares them with ("Headline" in "Headline | Site"). An h1
     that holds all of a shortened title ("11 things we learned ... - CNN") is confirmed too."""
@@ -124,6 +124,24 @@ def first_line(root: etree._Element) -> str:
     return ""
 
 
+def _descendants(element: etree._Element, *tags: str) -> list[etree._Element]:
+    return list(element.iterdescendants(*tags))
+
+
+class _HeadingTexts:
+    """The casefolded texts of the page's h1–h3, read only when a title's site part must be told apart:
+    most pages never ask, and a page can hold a hundred teaser headings."""
+
+    def __init__(self, root: etree._Element) -> None:
+        self._root = root
+        self._texts: set[str] | None = None
+
+    def __contains__(self, text: object) -> bool:
+        if self._texts is None:
+            self._texts = {text_of(h).casefold() for h in _descendants(self._root, "h1", "h2", "h3")}
+        return text in self._texts
+
+
 def _unique(elements: list[etree._Element]) -> list[etree._Element]:
     kept: list[etree._Element] = []
     for element in elements:
@@ -134,6 +152,7 @@ def _unique(elements: list[etree._Element]) -> list[etree._Element]:
 
 def choose_headline(
     root: etree._Element, scope: etree._Element, site_name: str | None, *, selected: str, declared: list[str | None],
+    index: PageIndex | None = None,
 ) -> str:
     """The configured headline, else the confirmed h1 (then h2), else the best declared title without its
     suffix, else the first heading, else the first line of text."""
@@ -143,10 +162,13 @@ def choose_headline(
     page_title = text_of(root.find(".//title"))
     confirmers = titles + ([page_title] if page_title else [])
     site_key = (site_name or "").casefold()
-    microdata = [text_of(e) for e in _ITEMPROP_HEADLINE(root)]
-    scoped_h1 = _H1(scope)
-    evidence = ({t.casefold() for t in titles}, {text_of(h).casefold() for h in _HEADINGS(root)})
-    for level, headings in ((1, [*scoped_h1, *_H1(root)]), (2, [*_H2(scope), *_H2(root)])):
+    index = index or PageIndex(root)
+    microdata = [text_of(e) for e in index.marked(_HEADLINE_MARK)
+                 if e.get("itemprop") == "headline" and e.tag != "meta" and e is not root]
+    scoped_h1 = _descendants(scope, "h1")
+    evidence = ({t.casefold() for t in titles}, _HeadingTexts(root))
+    for level, headings in ((1, [*scoped_h1, *_descendants(root, "h1")]),
+                            (2, [*_descendants(scope, "h2"), *_descendants(root, "h2")])):
         for heading in _unique(headings):
             text = text_of(heading)
             if not text or len(text) > 300 or text.casefold() == site_key:
@@ -161,5 +183,6 @@ def choose_headline(
         if stripped:
             return stripped
     # a page that declares no title at all: its first heading, else its first line, is all there is
-    heading = next((text_of(h) for h in _unique([*_HEADINGS(scope), *_HEADINGS(root)]) if text_of(h)), "")
+    heading = next((text_of(h) for h in _unique([*_descendants(scope, "h1", "h2", "h3"),
+                                                   *_descendants(root, "h1", "h2", "h3")]) if text_of(h)), "")
     return heading or first_line(root)

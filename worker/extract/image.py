@@ -6,6 +6,7 @@ below); a credit found inside the caption, as a credit element or a trailing "(P
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from lxml import etree
@@ -16,11 +17,9 @@ from worker.extract.document import class_tokens, collapse, text_of
 from worker.links import join_http
 from worker.schema import Image
 
-_SCOPE = etree.XPath("(//article | //main | //*[@role='main'] | //body)[1]")
+_SCOPE_TAGS = ("article", "main", "body")
 # a featured image is a figure, or a wrapper named like one, met before the article's text begins
-_LEADING = etree.XPath(
-    ".//figure | .//p | .//*[contains(@class, 'featured') or contains(@class, 'hero') or contains(@class, 'lead-image')]"
-)
+_LEADING_CLASSES = ("featured", "hero", "lead-image")
 _CAPTION = etree.XPath(".//figcaption | .//*[contains(@class, 'caption')]")
 _CREDIT_CLASS = re.compile(r"credit|copyright|byline|photographer")
 _CREDIT_WORDS = (
@@ -96,9 +95,29 @@ def _text_without(element: etree._Element, skipped: etree._Element | None) -> st
     return collapse("".join(parts))
 
 
+def _scope(root: etree._Element) -> etree._Element:
+    """The first <article>, <main>, role="main" or <body> in page order (so nearly always <body>)."""
+    for element in root.iterdescendants(etree.Element):
+        if element.tag in _SCOPE_TAGS or element.get("role") == "main":
+            return element
+    return root
+
+
+def _leading(scope: etree._Element) -> Iterator[etree._Element]:
+    """Figures, paragraphs and featured-image wrappers in page order, read lazily: the search ends at
+    the first paragraph of text, long before the end of the page."""
+    for element in scope.iterdescendants(etree.Element):
+        tag = element.tag
+        if tag == "figure" or tag == "p":
+            yield element
+        else:
+            cls = element.get("class")
+            if cls and any(word in cls for word in _LEADING_CLASSES):
+                yield element
+
+
 def _leading_figure(root: etree._Element) -> etree._Element | None:
-    scope = _SCOPE(root)
-    for element in _LEADING(scope[0] if scope else root):
+    for element in _leading(_scope(root)):
         if element.tag == "p":
             if len(text_of(element)) > 80:
                 return None  # the article text has begun: a later figure is an inline one

@@ -16,6 +16,7 @@ from worker import css
 from worker.extract.dates import fallback_date, first_date, localize, parse_local, url_date, wall_clock
 from worker.extract.document import class_tokens, collapse, text_of
 from worker.extract.jsonld import JsonLd
+from worker.extract.pageindex import PageIndex
 from worker.extract.textdates import primary_language, written_dateline
 
 PUBLISHED_META = (
@@ -28,9 +29,10 @@ UPDATED_META = (
     "article:modified_time", "article:modified", "article.updated", "og:article:modified_time", "og:updated_time",
     "datemodified", "last-modified", "updated-date", "dc.date.modified", "article_date_updated",
 )
-_TIMES = etree.XPath(".//time")
-_ITEMPROP = etree.XPath(".//*[@itemprop='datePublished' or @itemprop='dateCreated']")
-_ITEMPROP_UPDATED = etree.XPath(".//*[@itemprop='dateModified' or @itemprop='dateUpdated']")
+# itemprop dates, found with the page index's sieve over lowercased attributes, then tested exactly
+_ITEMPROP_MARK = re.compile("datepublished|datecreated|datemodified|dateupdated")
+_PUBLISHED_PROPS = ("datePublished", "dateCreated")
+_UPDATED_PROPS = ("dateModified", "dateUpdated")
 _DATELINE_CLASS = re.compile(r"date|time|publish|posted|byline|dateline|meta|stamp")
 _UPDATE_WORDS = re.compile(r"updat|modif")
 _NOT_DATELINE = re.compile(r"comment|related|recommend|promo|sidebar|footer|widget|card|teaser|list|nav")
@@ -45,23 +47,33 @@ def _value(element: etree._Element) -> str:
     return element.get("datetime") or element.get("content") or text_of(element)
 
 
-def _in_noise(element: etree._Element) -> bool:
+def _in_noise(element: etree._Element, tokens=class_tokens) -> bool:  # noqa: ANN001
     """Inside comments, rails of other stories, footers: their dates are not this article's."""
-    return any(_NOT_DATELINE.search(class_tokens(a)) for a in element.iterancestors() if isinstance(a.tag, str))
+    return any(_NOT_DATELINE.search(tokens(a)) for a in element.iterancestors() if isinstance(a.tag, str))
 
 
-def visible_datelines(scope: etree._Element) -> tuple[list[str], list[str]]:
+def _itemprops(index: PageIndex, scope: etree._Element, props: tuple[str, ...]) -> list[etree._Element]:
+    """Elements inside the scope (not the scope itself) whose itemprop is one of props."""
+    marked = [e for e in index.marked(_ITEMPROP_MARK) if e.get("itemprop") in props and e is not scope]
+    return index.within(marked, scope)
+
+
+def visible_datelines(scope: etree._Element, index: PageIndex | None = None) -> tuple[list[str], list[str]]:
     """(published, updated) texts of short dateline-like elements in the article, in page order."""
     published: list[str] = []
     updated: list[str] = []
-    for element in scope.iter():
-        if not isinstance(element.tag, str) or element.tag in ("script", "style", "meta", "body", "html"):
+    index = index or PageIndex(scope)
+    # <time> elements and those whose class/id/role reads like a dateline, in page order
+    candidates = {e: None for e in index.marked(_DATELINE_CLASS)}
+    candidates.update((t, None) for t in scope.iter("time"))
+    for element in sorted(index.within(list(candidates), scope), key=index.position):
+        if element.tag in ("script", "style", "meta", "body", "html"):
             continue
-        tokens = class_tokens(element)
+        tokens = index.tokens(element)
         if element.tag != "time" and not _DATELINE_CLASS.search(tokens):
             continue
         text = collapse(" ".join(element.itertext()))
-        if not text or len(text) > _MAX_DATELINE or _in_noise(element):
+        if not text or len(text) > _MAX_DATELINE or _in_noise(element, index.tokens):
             continue
         (updated if _UPDATE_WORDS.search(tokens) or re.match(r"\W*updated", text, re.I) else published).append(text)
     return published, updated
@@ -69,19 +81,22 @@ def visible_datelines(scope: etree._Element) -> tuple[list[str], list[str]]:
 
 def find_dates(
     root: etree._Element, scope: etree._Element, url: str, ld: JsonLd, meta: dict[str, list[str]],
-    selector: str | None = None, language: str | None = None,
+    selector: str | None = None, language: str | None = None, index: PageIndex | None = None,
 ) -> tuple[datetime | None, datetime | None, list[str]]:
     """(published, updated, dateline texts seen) with each date in the page's own offset."""
     one = lambda keys: [meta[k][0] for k in keys if k in meta]  # noqa: E731
+    index = index or PageIndex(root)
+    noise = lambda element: _in_noise(element, index.tokens)  # noqa: E731
     chosen = css.select_one(root, selector)
     selected = [_value(chosen), text_of(chosen)] if chosen is not None else []
-    times = [t for t in _TIMES(scope) if not _in_noise(t)] or [t for t in _TIMES(root) if not _in_noise(t)]
+    times = ([t for t in scope.iterdescendants("time") if not noise(t)]
+             or [t for t in root.iterdescendants("time") if not noise(t)])
     time_published = [t.get("datetime") for t in times if t.get("datetime")
                       and not _UPDATE_WORDS.search(class_tokens(t) + (t.get("itemprop") or "").lower())]
     time_updated = [t.get("datetime") for t in times if t.get("datetime")
                     and _UPDATE_WORDS.search(class_tokens(t) + (t.get("itemprop") or "").lower())]
-    itemprop = [_value(e) for e in _ITEMPROP(scope) if not _in_noise(e)]
-    seen_published, seen_updated = visible_datelines(scope)
+    itemprop = [_value(e) for e in _itemprops(index, scope, _PUBLISHED_PROPS) if not noise(e)]
+    seen_published, seen_updated = visible_datelines(scope, index)
 
     # "10/05/2022" is 10 May everywhere but in (US) English
     dayfirst = primary_language(language) not in (None, "en")
@@ -98,7 +113,7 @@ def find_dates(
     if published is None:
         published = fallback_date(root, language)
     updated = first_date(
-        ld.text("dateModified"), *one(UPDATED_META), *[_value(e) for e in _ITEMPROP_UPDATED(scope)],
+        ld.text("dateModified"), *one(UPDATED_META), *[_value(e) for e in _itemprops(index, scope, _UPDATED_PROPS)],
         *time_updated, *seen_updated, dayfirst=dayfirst,
     )
 

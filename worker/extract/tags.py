@@ -19,13 +19,14 @@ from typing import Any
 from lxml import etree
 
 from worker.extract.document import class_tokens, collapse
+from worker.extract.pageindex import PageIndex
 
 # a class/id word that names a tag list: tags, post-tags, tags-links, article__taglist, field-name-field-tags
 _TAG_CLASS = re.compile(
     r"(?:^|[\s_-])(?:tags?|taglist|tag-list|keywords?|topics|subjects|mots-cles|motscles|schlagw(?:orte|oerter|örter))(?:$|[\s_-])"
 )
-# class and id values, walked in C; the cheap test below picks the few worth a closer look
-_NAMES = etree.XPath("//@class | //@id")
+# the page index's sieve over lowercased class/id words, then this test of class and id as written
+_TAG_CLASS_MARK = re.compile("tag|keyword|topic|subject|cles|schlagw")
 _TAG_CLASS_HINT = re.compile("tag|keyword|topic|subject|cles|schlagw", re.IGNORECASE)  # a cheap test before the full pattern
 # a label in front of a tag list, in the languages of our partners' pages; the colon is optional
 _LABEL = re.compile(
@@ -43,11 +44,12 @@ _CARD_REPEATS = 3
 _CARD_CHARS = 600
 _TEASER = etree.XPath(".//*[self::h2 or self::h3 or self::h4 or self::img][1]")
 _WORDY = re.compile(r"\w")
-# short text nodes outside scripts: where a "Tags:" label can be (XPath keeps the walk in C)
-_SHORT_TEXTS = etree.XPath(
-    "//body//text()[string-length(normalize-space(.)) > 2 and string-length(normalize-space(.)) < 40]"
-    "[not(ancestor::script or ancestor::style or ancestor::a or ancestor::option)]"
-)
+# text nodes holding a word a "Tags:" label starts with (lowercased; "étiquettes", "etiquetas": "tiquet"),
+# found by the page index's sieve; the label pattern and the tests below decide
+_LABEL_WORDS = re.compile("tag|keyword|topic|themen|schlagw|stichw|mot|tiquet|temas|claves|argomenti|trefwoorden")
+# a label is a short text node (XPath's normalize-space: ASCII whitespace only), not in a link or a script
+_XML_SPACE = re.compile("[ \t\r\n]+")
+_NOT_LABEL_PLACES = ("script", "style", "a", "option")
 _LINKS = etree.XPath(".//a")
 _SEPARATORS = re.compile(r"[\s,;:|·•/#]+")
 _TAGS_WORD = re.compile(r"\btags\b|^(?:show|see|view|load)\s+(?:more|all)\b|^(?:more|mehr|plus|más)$", re.IGNORECASE)
@@ -126,17 +128,31 @@ def _list_tags(container: etree._Element, label: str = "") -> list[str] | None:
     return texts if not rest or linked / rest >= _MIN_LINK_SHARE else None
 
 
-def _labelled_lists(root: etree._Element) -> Iterable[tuple[etree._Element, str]]:
+def _label_owners(index: PageIndex) -> list[tuple[str, etree._Element]]:
+    """(text, the element it belongs to) of each short text node in <body> that may be a label, in page
+    order ("<b>…</b> Tags:" belongs to the <b>'s parent, after the <b>)."""
+    found: list[tuple[tuple[int, int], str, etree._Element]] = []
+    for text, element, is_text in index.text_nodes(_LABEL_WORDS):
+        if not 2 < len(_XML_SPACE.sub(" ", text.strip(" \t\r\n"))) < 40:
+            continue
+        owner = element if is_text else element.getparent()
+        if owner is None:
+            continue
+        places = {owner.tag, *(a.tag for a in owner.iterancestors())}
+        if "body" not in places or places & set(_NOT_LABEL_PLACES):
+            continue
+        found.append((index.text_order(element, is_text), text, owner))
+    found.sort(key=lambda item: item[0])
+    return [(text, owner) for _, text, owner in found]
+
+
+def _labelled_lists(root: etree._Element, index: PageIndex) -> Iterable[tuple[etree._Element, str]]:
     """(list element, label) for each "Tags:" style label: the list is the element the label opens when
     that holds links ("Tags: <a>…"), else the label element's parent when that holds links, else the
     element right after the label."""
-    for node in _SHORT_TEXTS(root):
-        label = collapse(str(node))
+    for text, owner in _label_owners(index):
+        label = collapse(text)
         if not _LABEL.match(label):
-            continue
-        # the element the label text belongs to ("<b>…</b> Tags:" is its parent's text, after the <b>)
-        owner = node.getparent() if node.is_text else (node.getparent().getparent() if node.getparent() is not None else None)
-        if owner is None:
             continue
         if _LINKS(owner):
             yield owner, label
@@ -169,7 +185,7 @@ def _rel_tag_blocks(root: etree._Element) -> Iterable[etree._Element]:
     return blocks
 
 
-def _candidates(root: etree._Element) -> dict[etree._Element, tuple[int, str]]:
+def _candidates(root: etree._Element, index: PageIndex) -> dict[etree._Element, tuple[int, str]]:
     """{element: (how many signals say it is a tag list, its label)}: a class word, a label, rel="tag"."""
     found: dict[etree._Element, tuple[int, str]] = {}
 
@@ -177,28 +193,28 @@ def _candidates(root: etree._Element) -> dict[etree._Element, tuple[int, str]]:
         signals, known = found.get(element, (0, ""))
         found[element] = (signals + 1, known or label)
 
-    for value in _NAMES(root):
-        if not _TAG_CLASS_HINT.search(value):
-            continue
-        node = value.getparent()
+    for node in index.marked(_TAG_CLASS_MARK):
+        if not (_TAG_CLASS_HINT.search(node.get("class") or "") or _TAG_CLASS_HINT.search(node.get("id") or "")):
+            continue  # the sieve also reads role, rel and itemprop
         if node not in found and node.tag not in ("meta", "link", "script", "style", "body", "html") \
-                and _TAG_CLASS.search(class_tokens(node)):
+                and _TAG_CLASS.search(index.tokens(node)):
             add(node)
-    for node, label in _labelled_lists(root):
+    for node, label in _labelled_lists(root, index):
         add(node, label)
     for block in _rel_tag_blocks(root):
         add(block)
     return found
 
 
-def visible_tags(root: etree._Element, scope: etree._Element | None = None, declared: Iterable[str] = ()) -> list[str]:
+def visible_tags(root: etree._Element, scope: etree._Element | None = None, declared: Iterable[str] = (),
+                 index: PageIndex | None = None) -> list[str]:
     """The page's shown tag list: the one that most signals mark as one, then the one that agrees most
     with the declared tags, then the one inside the article's scope, then the longest. [] when the page
     shows none."""
     declared_keys = {t.casefold() for t in declared}
     best: tuple[tuple[int, int, int, int], list[str]] | None = None
     found: dict[etree._Element, tuple[int, list[str]]] = {}
-    for container, (signals, label) in _candidates(root).items():
+    for container, (signals, label) in _candidates(root, index or PageIndex(root)).items():
         if not _site_wide(container, scope):
             tags = _list_tags(container, label)
             if tags:
@@ -233,8 +249,8 @@ def unique(tags: Iterable[str]) -> list[str]:
 
 
 def find_tags(root: etree._Element, scope: etree._Element | None, jsonld_keywords: Any,
-              meta: dict[str, list[str]]) -> list[str]:
+              meta: dict[str, list[str]], index: PageIndex | None = None) -> list[str]:
     """What the page shows, else article:tag, else JSON-LD keywords, else news_keywords."""
     declared = (declared_tags(meta.get("article:tag", [])) or declared_tags(jsonld_keywords)
                 or declared_tags(meta.get("news_keywords", [])))
-    return visible_tags(root, scope, declared) or declared
+    return visible_tags(root, scope, declared, index) or declared
