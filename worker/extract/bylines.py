@@ -18,7 +18,7 @@ from worker.extract.pageindex import PageIndex
 from worker.schema import Author
 
 # elements marked as a byline are found through the page index's sieve, then tested exactly
-_BYLINE_MARK = re.compile("byline|author")
+_BYLINE_MARK = ("byline", "author")
 # class words that mark an element about an author (bio boxes, avatars) rather than the byline itself
 _NOT_BYLINE = re.compile(r"bio|thumb|avatar|image|photo|img|about|box|social|more|follow|comment|form|flyout")
 # "By Jane Doe", "Posted by", "von", "par", "por", "door", "di", "av", "af", "przez", then a capital letter
@@ -27,8 +27,9 @@ _BY_LINE = re.compile(
     r"\s*:?\s+",
     re.IGNORECASE,
 )
-# text nodes that may open a byline, found in C; the by-word is checked in Python
-_BY_TEXTS = etree.XPath(".//text()[normalize-space()][not(ancestor::script or ancestor::style)]")
+# text nodes that may open a byline, found by the page index's sieve over lowercased text; the by-word
+# is then checked on the text itself
+_BY_SIEVE = re.compile(r"(?<![^\x00])\s*(?:posted|written|published|reported|story|text|publicado|by|von|par|por|door|di|av|af|przez)")
 _BY_WORD = re.compile(r"(?:posted|written|published|reported|story|text|publicado|by|von|par|por|door|di|av|af|przez)\b",
                       re.IGNORECASE)
 # elements whose text can be a byline line (not the <body> or a whole section)
@@ -68,23 +69,22 @@ def _outside_article(element: etree._Element) -> bool:
                for a in (element, *element.iterancestors()) if isinstance(a.tag, str))
 
 
-def _line_of(node: etree._ElementUnicodeResult) -> etree._Element | None:
+def _line_of(element: etree._Element, is_text: bool) -> etree._Element | None:
     """The element a text node starts: its own element for leading text, for a tail the element it
     follows' parent; "<span>By</span> <a>Jane Doe</a>" is read one level up."""
-    owner = node.getparent()
-    if owner is not None and node.is_tail:
-        owner = owner.getparent()
+    owner = element if is_text else element.getparent()
     while owner is not None and owner.tag not in _LINE_TAGS:
         owner = owner.getparent() if owner.tag not in ("body", "html") else None
     return owner
 
 
-def by_line(scope: etree._Element) -> str:
+def by_line(scope: etree._Element, index: PageIndex | None = None) -> str:
     """The first short "By NAME" line in the article, the innermost element that holds it; "" if none."""
-    for node in _BY_TEXTS(scope):
-        if not _BY_WORD.match(node.lstrip()):
+    index = index or PageIndex(scope)
+    for text, owner, is_text in index.texts_within(index.text_nodes(_BY_SIEVE), scope):
+        if not text.strip() or not _BY_WORD.match(text.lstrip()):
             continue
-        element = _line_of(node)
+        element = _line_of(owner, is_text)
         for candidate in (element, element.getparent() if element is not None else None):
             if candidate is None or not isinstance(candidate.tag, str):
                 continue

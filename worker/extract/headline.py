@@ -30,7 +30,7 @@ _TEXT_NODES = etree.XPath(
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s")
 _MAX_FIRST_LINE = 120
-_HEADLINE_MARK = re.compile("headline")  # the page index's sieve for itemprop="headline"
+_HEADLINE_MARK = ("headline",)  # the page index's sieve for itemprop="headline"
 # " | The Epoch Times", " - Site", " — Site": the page title's site suffix
 _TITLE_SEPARATORS = (" | ", " – ", " — ", " - ", " :: ", " · ", " » ", "|")
 _WORD = re.compile(r"\w+")

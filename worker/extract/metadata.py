@@ -28,7 +28,7 @@ from worker.schema import Author
 # (the rel test folds only the letters of "canonical", as the XPath translate() this replaces did)
 _CANONICAL_CASE = str.maketrans("CANONICAL", "canonical")
 # role="main" and itemprop="articleBody" also mark the article; the sieve finds their elements
-_SCOPE_MARK = re.compile("main|articlebody")
+_SCOPE_MARK = ("main", "articlebody")
 _META_AUTHORS = ("dc.creator", "dc:creator", "dcterms.creator", "author", "article:author", "byl")
 # declared images that are the site's emblem, not the article's picture
 _NOT_LEAD_IMAGE = re.compile(r"blavatar|gravatar|/avatar|logo|favicon|placeholder|default[-_]?(?:image|share|og)", re.I)
@@ -138,7 +138,7 @@ def extract_metadata(root: etree._Element, url: str, selectors: Selectors | None
     meta_named = [a for value in meta_author for a in byline_authors(value)]
     visible = byline_authors(byline)
     if not (byline or declared_authors or meta_named):
-        byline = by_line(scope_root)  # the "By NAME" line of a page that names its writer nowhere else
+        byline = by_line(scope_root, index)  # the "By NAME" line of a page that names its writer nowhere else
     author_details = to_authors(choose_authors(
         visible if selectors.byline else [], declared_authors, meta_named, visible, site_name,
         by_line=byline_authors(byline),

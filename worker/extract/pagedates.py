@@ -30,10 +30,11 @@ UPDATED_META = (
     "datemodified", "last-modified", "updated-date", "dc.date.modified", "article_date_updated",
 )
 # itemprop dates, found with the page index's sieve over lowercased attributes, then tested exactly
-_ITEMPROP_MARK = re.compile("datepublished|datecreated|datemodified|dateupdated")
+_ITEMPROP_MARK = ("datepublished", "datecreated", "datemodified", "dateupdated")
 _PUBLISHED_PROPS = ("datePublished", "dateCreated")
 _UPDATED_PROPS = ("dateModified", "dateUpdated")
-_DATELINE_CLASS = re.compile(r"date|time|publish|posted|byline|dateline|meta|stamp")
+_DATELINE_WORDS = ("date", "time", "publish", "posted", "byline", "dateline", "meta", "stamp")
+_DATELINE_CLASS = re.compile("|".join(_DATELINE_WORDS))
 _UPDATE_WORDS = re.compile(r"updat|modif")
 _NOT_DATELINE = re.compile(r"comment|related|recommend|promo|sidebar|footer|widget|card|teaser|list|nav")
 _MAX_DATELINE = 120
@@ -64,7 +65,7 @@ def visible_datelines(scope: etree._Element, index: PageIndex | None = None) -> 
     updated: list[str] = []
     index = index or PageIndex(scope)
     # <time> elements and those whose class/id/role reads like a dateline, in page order
-    candidates = {e: None for e in index.marked(_DATELINE_CLASS)}
+    candidates = {e: None for e in index.marked(_DATELINE_WORDS)}
     candidates.update((t, None) for t in scope.iter("time"))
     for element in sorted(index.within(list(candidates), scope), key=index.position):
         if element.tag in ("script", "style", "meta", "body", "html"):

@@ -11,8 +11,14 @@ exact rule to the few elements it returns, so results are the same as a walk of 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
+from itertools import accumulate
+from typing import Union
 
 from lxml import etree
+
+# a sieve: a pattern, or literal lowercase words (much faster, found with str.find)
+Sieve = Union[re.Pattern, tuple]
 
 
 # lines are joined with NUL, which no attribute value or text node of a parsed page holds
@@ -30,8 +36,12 @@ class PageIndex:
         words: list[str] = []  # class, id and role, lowercased (document.class_tokens)
         marks: list[str] = []  # the same with rel and itemprop: what the sieves search
         texts: list[str] = []
-        owners: list[tuple[etree._Element, bool]] = []  # (element, True for its .text / False for a tail)
-        add_word, add_mark, add_text, add_owner = words.append, marks.append, texts.append, owners.append
+        # per text node its element and whether it is the element's .text (else its tail); two flat lists,
+        # not tuples: fewer objects for the garbage collector to track on a page of thousands of nodes
+        owners: list[etree._Element] = []
+        kinds: list[bool] = []
+        add_word, add_mark, add_text = words.append, marks.append, texts.append
+        add_owner, add_kind = owners.append, kinds.append
         for element in elements:
             get = element.get
             cls, ident, role, rel, itemprop = get("class"), get("id"), get("role"), get("rel"), get("itemprop")
@@ -41,11 +51,13 @@ class PageIndex:
             text = element.text
             if text and element.tag not in ("script", "style"):
                 add_text(text)
-                add_owner((element, True))
+                add_owner(element)
+                add_kind(True)
             tail = element.tail
             if tail:
                 add_text(tail)
-                add_owner((element, False))
+                add_owner(element)
+                add_kind(False)
         self.elements = elements
         self.root = root
         self._position = {element: index for index, element in enumerate(elements)}
@@ -53,9 +65,20 @@ class PageIndex:
         self._marks = _SEPARATOR.join(marks)
         # lowercased so that case-blind sieves run as plain ones (re.IGNORECASE is several times slower);
         # soft hyphens are not there for a reader ("Ta\xadgs" reads "Tags")
-        self._texts = _SEPARATOR.join(texts).lower().replace("\xad", "")
+        joined = _SEPARATOR.join(texts)
+        lowered = joined.lower()
+        if len(lowered) != len(joined) or "\xad" in joined:  # a line changed length: join it anew
+            lines = [t.lower().replace("\xad", "") for t in texts]
+            lowered = _SEPARATOR.join(lines)
+        else:
+            lines = texts
+        self._texts = lowered
+        self._text_lines = lines  # what the line offsets of self._texts are counted from
+        self._mark_lines = marks
+        self._starts: dict[str, list[int]] = {}
         self._text_nodes = texts
         self._owners = owners
+        self._kinds = kinds
 
     def position(self, element: etree._Element) -> int:
         """Document order of an element (-1 for one not in the tree)."""
@@ -68,15 +91,25 @@ class PageIndex:
             return " ".join(filter(None, (element.get("class"), element.get("id"), element.get("role")))).lower()
         return self._words[index]
 
-    def marked(self, sieve: re.Pattern[str]) -> list[etree._Element]:
+    def marked(self, sieve: Sieve) -> list[etree._Element]:
         """Elements, in document order, whose lowercased class, id, role, rel or itemprop the sieve finds."""
-        return [self.elements[i] for i in _lines(sieve, self._marks)]
+        return [self.elements[i] for i in self._lines(sieve, "marks")]
 
-    def text_nodes(self, sieve: re.Pattern[str]) -> list[tuple[str, etree._Element, bool]]:
+    def _lines(self, sieve: Sieve, which: str) -> list[int]:
+        text = self._marks if which == "marks" else self._texts
+        if not isinstance(sieve, tuple):
+            return _pattern_lines(sieve, text)
+        starts = self._starts.get(which)
+        if starts is None:
+            lines = self._mark_lines if which == "marks" else self._text_lines
+            starts = self._starts[which] = [0, *accumulate(len(line) + 1 for line in lines)]
+        return _word_lines(sieve, text, starts)
+
+    def text_nodes(self, sieve: Sieve) -> list[tuple[str, etree._Element, bool]]:
         """(text, element, is_text) of the text nodes (not in script or style) whose lowercased text the
         sieve finds: the element's .text when is_text, else its .tail. Tails come with their element, not
         in page order: sort by text_order when order matters."""
-        return [(self._text_nodes[i], *self._owners[i]) for i in _lines(sieve, self._texts)]
+        return [(self._text_nodes[i], self._owners[i], self._kinds[i]) for i in self._lines(sieve, "texts")]
 
     def text_order(self, element: etree._Element, is_text: bool) -> tuple[int, int]:
         """Where a text node is in page order: an element's text right after its start; its tail after
@@ -97,6 +130,13 @@ class PageIndex:
             node = node.getparent()
         return len(self.elements)
 
+    def texts_within(self, nodes: list[tuple[str, etree._Element, bool]], scope: etree._Element,
+                     ) -> list[tuple[str, etree._Element, bool]]:
+        """The text nodes inside the scope (a tail of the scope itself is outside it), in page order."""
+        inside = set(self.within([element for _, element, _ in nodes], scope))
+        kept = [n for n in nodes if n[1] in inside and (n[2] or n[1] is not scope)]
+        return sorted(kept, key=lambda n: self.text_order(n[1], n[2]))
+
     def within(self, elements: list[etree._Element], scope: etree._Element) -> list[etree._Element]:
         """The elements that are the scope or inside it."""
         first = self._position.get(scope)
@@ -106,11 +146,25 @@ class PageIndex:
         return [e for e in elements if first <= self._position.get(e, -1) < end]
 
 
-def _lines(sieve: re.Pattern[str], text: str) -> list[int]:
+def _word_lines(words: tuple[str, ...], text: str, starts: list[int]) -> list[int]:
+    """Indexes of the lines of `text` holding one of the words, in order: str.find runs in C at memory
+    speed, where a regex alternation tries each word at every character."""
+    found: set[int] = set()
+    for word in words:
+        at = text.find(word)
+        while at != -1:
+            found.add(bisect_right(starts, at) - 1)
+            end = text.find(_SEPARATOR, at)  # the rest of this line is known to match
+            at = text.find(word, end) if end != -1 else -1
+    return sorted(found)
+
+
+def _pattern_lines(sieve: re.Pattern[str], text: str) -> list[int]:
     """Indexes of the lines of `text` the sieve matches, each once, in order (one count over the text)."""
     found: list[int] = []
     line, last = 0, 0
-    for match in sieve.finditer(text):
+    # once a line matches, the search resumes at the next line: one match per line, however many words
+    for match in re.finditer(f"(?:{sieve.pattern})[^{_SEPARATOR}]*", text):
         line += text.count(_SEPARATOR, last, match.start())
         last = match.start()
         if not found or found[-1] != line:

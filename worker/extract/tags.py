@@ -26,7 +26,7 @@ _TAG_CLASS = re.compile(
     r"(?:^|[\s_-])(?:tags?|taglist|tag-list|keywords?|topics|subjects|mots-cles|motscles|schlagw(?:orte|oerter|örter))(?:$|[\s_-])"
 )
 # the page index's sieve over lowercased class/id words, then this test of class and id as written
-_TAG_CLASS_MARK = re.compile("tag|keyword|topic|subject|cles|schlagw")
+_TAG_CLASS_MARK = ("tag", "keyword", "topic", "subject", "cles", "schlagw")
 _TAG_CLASS_HINT = re.compile("tag|keyword|topic|subject|cles|schlagw", re.IGNORECASE)  # a cheap test before the full pattern
 # a label in front of a tag list, in the languages of our partners' pages; the colon is optional
 _LABEL = re.compile(
@@ -46,7 +46,8 @@ _TEASER = etree.XPath(".//*[self::h2 or self::h3 or self::h4 or self::img][1]")
 _WORDY = re.compile(r"\w")
 # text nodes holding a word a "Tags:" label starts with (lowercased; "étiquettes", "etiquetas": "tiquet"),
 # found by the page index's sieve; the label pattern and the tests below decide
-_LABEL_WORDS = re.compile("tag|keyword|topic|themen|schlagw|stichw|mot|tiquet|temas|claves|argomenti|trefwoorden")
+_LABEL_WORDS = ("tag", "keyword", "topic", "themen", "schlagw", "stichw", "mot", "tiquet", "temas", "claves", "argomenti",
+                "trefwoorden")
 # a label is a short text node (XPath's normalize-space: ASCII whitespace only), not in a link or a script
 _XML_SPACE = re.compile("[ \t\r\n]+")
 _NOT_LABEL_PLACES = ("script", "style", "a", "option")
