@@ -11,8 +11,6 @@ exact rule to the few elements it returns, so results are the same as a walk of 
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
-from itertools import accumulate
 from typing import Union
 
 from lxml import etree
@@ -65,17 +63,8 @@ class PageIndex:
         self._marks = _SEPARATOR.join(marks)
         # lowercased so that case-blind sieves run as plain ones (re.IGNORECASE is several times slower);
         # soft hyphens are not there for a reader ("Ta\xadgs" reads "Tags")
-        joined = _SEPARATOR.join(texts)
-        lowered = joined.lower()
-        if len(lowered) != len(joined) or "\xad" in joined:  # a line changed length: join it anew
-            lines = [t.lower().replace("\xad", "") for t in texts]
-            lowered = _SEPARATOR.join(lines)
-        else:
-            lines = texts
-        self._texts = lowered
-        self._text_lines = lines  # what the line offsets of self._texts are counted from
-        self._mark_lines = marks
-        self._starts: dict[str, list[int]] = {}
+        lowered = _SEPARATOR.join(texts).lower()
+        self._texts = lowered.replace("\xad", "")
         self._text_nodes = texts
         self._owners = owners
         self._kinds = kinds
@@ -97,13 +86,7 @@ class PageIndex:
 
     def _lines(self, sieve: Sieve, which: str) -> list[int]:
         text = self._marks if which == "marks" else self._texts
-        if not isinstance(sieve, tuple):
-            return _pattern_lines(sieve, text)
-        starts = self._starts.get(which)
-        if starts is None:
-            lines = self._mark_lines if which == "marks" else self._text_lines
-            starts = self._starts[which] = [0, *accumulate(len(line) + 1 for line in lines)]
-        return _word_lines(sieve, text, starts)
+        return _word_lines(sieve, text) if isinstance(sieve, tuple) else _pattern_lines(sieve, text)
 
     def text_nodes(self, sieve: Sieve) -> list[tuple[str, etree._Element, bool]]:
         """(text, element, is_text) of the text nodes (not in script or style) whose lowercased text the
@@ -146,17 +129,24 @@ class PageIndex:
         return [e for e in elements if first <= self._position.get(e, -1) < end]
 
 
-def _word_lines(words: tuple[str, ...], text: str, starts: list[int]) -> list[int]:
+def _word_lines(words: tuple[str, ...], text: str) -> list[int]:
     """Indexes of the lines of `text` holding one of the words, in order: str.find runs in C at memory
     speed, where a regex alternation tries each word at every character."""
-    found: set[int] = set()
+    hits: list[int] = []
     for word in words:
         at = text.find(word)
         while at != -1:
-            found.add(bisect_right(starts, at) - 1)
+            hits.append(at)
             end = text.find(_SEPARATOR, at)  # the rest of this line is known to match
             at = text.find(word, end) if end != -1 else -1
-    return sorted(found)
+    found: list[int] = []
+    line, last = 0, 0
+    for at in sorted(hits):  # line numbers by counting separators between hits, in C
+        line += text.count(_SEPARATOR, last, at)
+        last = at
+        if not found or found[-1] != line:
+            found.append(line)
+    return found
 
 
 def _pattern_lines(sieve: re.Pattern[str], text: str) -> list[int]:
