@@ -12,7 +12,7 @@ from __future__ import annotations
 from lxml import etree
 
 from worker.extract.density import Block
-from worker.extract.document import drop_tree
+from worker.extract.document import drop_tree, is_inside
 
 _GOOD, _NEAR_GOOD, _SHORT, _BAD = "good", "neargood", "short", "bad"
 # characters: below LOW a block is short; at HIGH or more (and not link-heavy) it is good prose
@@ -125,7 +125,7 @@ def drop_bad_blocks(region: etree._Element, blocks: list[Block]) -> None:
     A bad block holding other blocks (a div with a stray label beside its paragraphs) stays: its
     children are judged on their own.
     """
-    inside = [b for b in blocks if b.element is region or _within(b.element, region)]
+    inside = [b for b in blocks if b.element is region or is_inside(b.element, region)]
     if not inside:
         return
     holders: set[etree._Element] = set()
@@ -139,13 +139,6 @@ def drop_bad_blocks(region: etree._Element, blocks: list[Block]) -> None:
     for block, kind in zip(inside, classify(inside)):
         if kind == _BAD and block.element is not region and block.element not in holders:
             drop_tree(block.element)
-
-
-def _within(element: etree._Element, region: etree._Element) -> bool:
-    for ancestor in element.iterancestors():
-        if ancestor is region:
-            return True
-    return False
 
 
 __all__ = ["classify", "drop_bad_blocks"]

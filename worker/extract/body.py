@@ -35,8 +35,6 @@ _MISSED = 0.5
 _FULL_TEXT_RATIO = 0.8
 # an extracted block is outside the declared article when less than this share of it is in there
 _INSIDE = 0.5
-# block scoring's result is a scrap below this many characters, and our density region is tried
-_SHORT_EXTRACTION = 1
 
 
 def selected_body(
@@ -89,11 +87,11 @@ def generic_body(
         # link boxes are left to trafilatura, which judges link density per block in context
         remove_boilerplate(root, link_boxes=False, stripped=True)
         extracted = trafilatura_body(root)
-        if len(_text(extracted)) < _SHORT_EXTRACTION:
-            # block scoring found nothing or a scrap (a page built without the markup it expects): the
-            # densest region of the page is the better guess when it holds more
+        if not _text(extracted):
+            # block scoring found nothing (a page built without the markup it expects): the densest
+            # region of the page, when there is one, is the better guess
             region = density_body(root, leave_out)
-            if region is not None and len(_text(region)) > len(_text(extracted)):
+            if region is not None:
                 extracted, from_density = region, True
     extracted_text = _text(extracted)
 

@@ -13,6 +13,8 @@ from typing import Callable
 
 from lxml import etree
 
+from worker.extract.document import text_length
+
 
 # tags that never carry article prose (not <form>: ASP.NET pages wrap the whole page in one)
 NON_CONTENT_TAGS = (
@@ -114,10 +116,10 @@ def prose_length(element: etree._Element) -> int:
 
 def link_density(element: etree._Element) -> tuple[float, int]:
     """(share of the text that is link text, text length)."""
-    text = len(" ".join(element.text_content().split()))
+    text = text_length(element)
     if not text:
         return 0.0, 0
-    linked = sum(len(" ".join(a.text_content().split())) for a in element.iter("a"))
+    linked = sum(text_length(a) for a in element.iter("a"))
     return linked / text, text
 
 
@@ -155,11 +157,11 @@ def remove_boilerplate(
     protected = set(keep.iterancestors()) | {keep} if keep is not None else set()
     if not stripped:
         strip_non_content(root)
-    total = max(len(" ".join(root.text_content().split())), 1)
+    total = max(text_length(root), 1)
     holds_most = _holds_most(root, total, weight)
 
     def holds_part(element: etree._Element) -> bool:
-        return len(" ".join(element.text_content().split())) >= _PART * total
+        return text_length(element) >= _PART * total
     doomed: list[etree._Element] = []
     # depth first by hand, so a doomed element's subtree is never visited (root.iter() would walk it
     # and need an ancestor check per element; an XPath preselection measured slower still)
@@ -225,7 +227,7 @@ def _is_boilerplate(
     if element.tag in INLINE_TAGS:
         return False
     if link_boxes and _is_link_box(element):
-        length = len(" ".join(element.text_content().split()))
+        length = text_length(element)
         return length < 0.5 * total or length < _PROSE_LENGTH
     kind = boilerplate_kind(element)
     if kind is None and element.tag not in FRAME_TAGS:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from worker.extract.document import drop_tree
+from worker.extract.document import drop_tree, text_length
 
 _CANDIDATES = etree.XPath(
     ".//*[@class and (contains(translate(@class, 'CAPTIONREDIHG', 'captionredihg'), 'caption')"
@@ -27,10 +27,6 @@ _PICTURE_REACH = 3
 _MAX_FIGURE_TEXT = 800
 
 
-def _text_length(element: etree._Element) -> int:
-    return len(" ".join(element.text_content().split()))
-
-
 def _picture_holder(caption: etree._Element, region: etree._Element) -> etree._Element | None:
     node = caption
     for _ in range(_PICTURE_REACH):
@@ -39,7 +35,7 @@ def _picture_holder(caption: etree._Element, region: etree._Element) -> etree._E
             return None
         node = parent
         if node.find(".//img") is not None:
-            return node if _text_length(node) <= _MAX_FIGURE_TEXT else None
+            return node if text_length(node) <= _MAX_FIGURE_TEXT else None
     return None
 
 
@@ -50,9 +46,9 @@ def figure_captions(region: etree._Element) -> None:
             continue
         if any(a.tag == "figure" for a in element.iterancestors()):
             continue  # already a figure's part: clean.py and paragraphs() know what to do with it
-        if element.find(".//p") is not None and _text_length(element) > _MAX_CAPTION:
+        if element.find(".//p") is not None and text_length(element) > _MAX_CAPTION:
             continue
-        if _text_length(element) > _MAX_CAPTION:
+        if text_length(element) > _MAX_CAPTION:
             continue
         if element.find(".//img") is not None:
             element.tag = "figure"  # the picture and its caption in one wrapper named for the caption

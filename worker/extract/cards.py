@@ -13,8 +13,8 @@ from collections import defaultdict
 
 from lxml import etree
 
-from worker.extract.density import INLINE_TAGS
-from worker.extract.document import drop_tree
+from worker.extract.boilerplate import INLINE_TAGS
+from worker.extract.document import drop_tree, text_length
 
 _MIN_RUN = 3
 _MOST = 0.5
@@ -27,12 +27,8 @@ _BLOCK_INSIDE = etree.XPath("boolean(.//*[self::div or self::p or self::h2 or se
                             " or self::figure])")
 
 
-def _text_length(element: etree._Element) -> int:
-    return len(" ".join(element.text_content().split()))
-
-
 def _link_length(element: etree._Element) -> int:
-    return sum(len(" ".join(a.text_content().split())) for a in element.iter("a"))
+    return sum(text_length(a) for a in element.iter("a"))
 
 
 def _is_card(element: etree._Element) -> bool:
@@ -42,7 +38,7 @@ def _is_card(element: etree._Element) -> bool:
         return False  # a link or a span inside a line of text: never a card, whatever its siblings
     if element.tag != "a" and element.find(".//a") is None:
         return False
-    length = _text_length(element)
+    length = text_length(element)
     if length > _MAX_CARD_TEXT:
         return False
     linked = length if element.tag == "a" else _link_length(element)
@@ -75,15 +71,15 @@ def drop_cards(region: etree._Element) -> None:
     A run holding half the region's text or more is the article itself (a list of deals, a gallery
     story) and stays.
     """
-    total = max(_text_length(region), 1)
+    total = max(text_length(region), 1)
     for members in _runs(region):
-        if sum(_text_length(m) for m in members) >= _MOST * total:
+        if sum(text_length(m) for m in members) >= _MOST * total:
             continue
         first = members[0]
         label = first.getprevious()
         if label is None and first.getparent() is not None and first.getparent() is not region:
             label = first.getparent().getprevious()
-        if label is not None and label.tag in _HEADINGS and _text_length(label) < 80:
+        if label is not None and label.tag in _HEADINGS and text_length(label) < 80:
             drop_tree(label)
         for member in members:
             if member.getparent() is not None:

@@ -20,10 +20,8 @@ from lxml import etree
 from worker.extract.boilerplate import FRAME_TAGS, INLINE_TAGS, boilerplate_kind
 
 _TEXT = etree.XPath("//body//text()")
-# a block shorter than this (characters) is a label, a date, a button: slightly negative on its own
-_LABEL_COST = 0
-# links weigh against prose twice as much as they would count for it (a block more than half linked is
-# navigation); prose is what a reader reads, links are what a reader leaves by
+# links beyond _PROSE_LINKS of a block weigh against it this many times their length: prose is what a
+# reader reads, links are what a reader leaves by, so a list of links costs any region holding it
 _LINK_COST = 3.0
 _PROSE_LINKS = 0.4
 # discount on the prose of blocks under an element whose class/id names furniture (comments, sidebars)
@@ -52,7 +50,7 @@ class Block:
         # links inside prose (up to _PROSE_LINKS of a block) are neither for nor against it; beyond that
         # the block is a list of links and weighs against any region holding it
         excess = max(0.0, self.linked - _PROSE_LINKS * self.chars)
-        return self.chars - self.linked - _LINK_COST * excess - _LABEL_COST
+        return self.chars - self.linked - _LINK_COST * excess
 
     @property
     def link_density(self) -> float:
@@ -203,11 +201,4 @@ def _is_framing(element: etree._Element) -> bool:
     return element.tag in FRAME_TAGS or element.tag == "header" or boilerplate_kind(element) is not None
 
 
-
-
-def best_region(root: etree._Element) -> etree._Element | None:
-    """The element holding the page's article by text density, or None when no element scores above 0."""
-    return measure(root).best_region()
-
-
-__all__ = ["Block", "Density", "INLINE_TAGS", "best_region", "measure"]
+__all__ = ["Block", "Density", "measure"]

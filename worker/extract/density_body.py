@@ -15,7 +15,7 @@ from worker.extract.captions import figure_captions
 from worker.extract.cards import drop_cards
 from worker.extract.density import measure
 from worker.extract.named_furniture import drop_named_furniture
-from worker.extract.document import drop_tree
+from worker.extract.document import drop_tree, is_inside
 
 # a region with less prose than this (characters in sentence-sized runs) is not an article
 _MIN_REGION_PROSE = 200
@@ -35,7 +35,7 @@ def density_body(root: etree._Element, leave_out: list[etree._Element]) -> etree
     figure_captions(region)
     drop_named_furniture(region, lambda e: density.gain.get(e, 0.0))
     drop_cards(region)
-    headline = next((e for e in leave_out if e.tag == "h1" and _within(e, region)), None)
+    headline = next((e for e in leave_out if e.tag == "h1" and is_inside(e, region)), None)
     if headline is not None:
         drop_before(headline, region)
     drop_bad_blocks(region, density.blocks)
@@ -44,13 +44,9 @@ def density_body(root: etree._Element, leave_out: list[etree._Element]) -> etree
     if prose_length(region) < _MIN_REGION_PROSE:
         return None
     for element in leave_out:
-        if element.getparent() is not None and _within(element, region):
+        if element.getparent() is not None and is_inside(element, region):
             drop_tree(element)
     return region
-
-
-def _within(element: etree._Element, region: etree._Element) -> bool:
-    return any(a is region for a in element.iterancestors())
 
 
 def drop_before(marker: etree._Element, region: etree._Element) -> None:

@@ -79,6 +79,16 @@ def text_of(element: lxml.html.HtmlElement | None) -> str:
     return collapse(element.text_content())
 
 
+def text_length(element: etree._Element) -> int:
+    """Characters of the element's visible text, whitespace runs counted as one space."""
+    return len(" ".join(element.text_content().split()))
+
+
+def is_inside(element: etree._Element, ancestor: etree._Element) -> bool:
+    """True when `ancestor` is one of the element's ancestors (the element itself does not count)."""
+    return any(a is ancestor for a in element.iterancestors())
+
+
 def class_tokens(element: etree._Element) -> str:
     """class, id and role of an element in one lowercase string, for structural pattern matching."""
     get = element.get
