@@ -2,9 +2,20 @@
 from __future__ import annotations
 
 import json
+import os
+import resource
+import signal
+import stat
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
+
+from worker.atomic_write import write_atomically
 from worker.outlets.files import FilesOptions, FilesOutlet
 from worker.schema import Author, Image, SourceRef, from_ninjs, make_article
 from worker.settings import load_settings
@@ -70,3 +81,83 @@ def test_withdraw_replaces_the_page_once_and_keeps_the_versions(tmp_path: Path) 
     assert (folder / "v1.html").exists()
     log = [json.loads(line) for line in (tmp_path / "out" / "publish.log").read_text().splitlines()]
     assert [entry.get("withdrawn", False) for entry in log] == [False, True]
+
+
+# --- file modes and atomic writes (worker/atomic_write.py) ----------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+#: every kind of file the files and feeds outlets write, by the end of its name
+OUTLET_FILE_KINDS = ("v1.ninjs.json", "v1.html", "v2.ninjs.json", "v2.html", "index.html", "article.ninjs.json",
+                     "withdrawn.json", "publish.log", "feed.xml", "feed.atom", "feed.json", "feed.state.json")
+
+
+def run_python(args: list[str], umask: int = 0o022, preexec: Callable[[], None] | None = None,
+               ) -> subprocess.CompletedProcess[str]:
+    """A child Python: umask and resource limits are per process, so they are set there, not here."""
+    return subprocess.run([sys.executable, *args], cwd=ROOT, umask=umask, preexec_fn=preexec, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o027, 0o640), (0o077, 0o600)])
+def test_outlet_files_get_the_mode_the_umask_gives(tmp_path: Path, umask: int, mode: int) -> None:
+    done = run_python(["-m", "tests.support.write_outlet_files", str(tmp_path)], umask=umask)
+    assert done.returncode == 0, done.stderr
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    for kind in OUTLET_FILE_KINDS:
+        assert any(p.name.endswith(kind) for p in written), f"no {kind} among {sorted(p.name for p in written)}"
+    modes = {str(p.relative_to(tmp_path)): oct(stat.S_IMODE(p.stat().st_mode)) for p in written}
+    assert modes == {name: oct(mode) for name in modes}
+    folders = [p for p in tmp_path.rglob("*") if p.is_dir()]
+    assert folders and {stat.S_IMODE(p.stat().st_mode) for p in folders} == {0o777 & ~umask}
+    assert not [p for p in written if p.name.endswith(".tmp")]
+
+
+FAILING_WRITE = """
+import errno, sys
+from pathlib import Path
+from worker.atomic_write import write_atomically
+try:
+    write_atomically(Path(sys.argv[1]), b"n" * (1024 * 1024))
+except OSError as exc:
+    sys.exit(f"write failed: {errno.errorcode[exc.errno]}")
+"""
+
+
+def _limit_file_size() -> None:
+    # a real failure half-way through the write: files may not grow past 64 KiB in the child (EFBIG)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+
+
+def test_a_write_that_fails_half_way_leaves_the_old_file_and_no_temp_file(tmp_path: Path) -> None:
+    target = tmp_path / "index.html"
+    target.write_bytes(b"old page")
+    done = run_python(["-c", FAILING_WRITE, str(target)], preexec=_limit_file_size)
+    assert "write failed: EFBIG" in done.stderr
+    assert target.read_bytes() == b"old page"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.html"]
+
+
+def test_a_reader_sees_the_old_file_or_the_new_one_never_half(tmp_path: Path) -> None:
+    target = tmp_path / "feed.xml"
+    versions = [bytes([65 + n]) * (512 * 1024) for n in range(2)]
+    write_atomically(target, versions[0])
+    torn: list[int] = []
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            data = target.read_bytes()
+            if data not in versions:
+                torn.append(len(data))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for n in range(1, 41):
+            assert write_atomically(target, versions[n % 2])
+    finally:
+        done.set()
+        reader.join(timeout=30)
+    assert not torn
+    assert target.read_bytes() == versions[0] and not list(tmp_path.glob(".*.tmp"))

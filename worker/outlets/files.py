@@ -1,18 +1,18 @@
 """The files outlet: each article version as ninjs JSON and a rendered HTML page in a folder.
 
 Layout: <directory>/<article id>/v<version>.ninjs.json and v<version>.html, plus index.html and
-article.ninjs.json for the latest version. Every write is atomic (temp file + rename) so a reader never
-sees half a file, and a version already written with the same bytes is not written again, so delivering
+article.ninjs.json for the latest version. Every write is atomic (worker/atomic_write.py: temp file +
+rename) so a reader never sees half a file, with the mode the umask gives (a web server running as another
+user can serve them), and a version already written with the same bytes is not written again, so delivering
 the same version twice writes once. Each real write is logged as one JSON line in publish.log.
 """
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
+from worker.atomic_write import write_atomically
 from worker.errors import OutletUnavailableError
 from worker.outlets.base import Outlet, OutletOptions, RemoteRef
 from worker.outlets.render import render_article_html
@@ -22,24 +22,6 @@ from worker.schema import Article, to_ninjs
 class FilesOptions(OutletOptions):
     #: where the files go; relative paths are resolved against the working directory
     directory: str
-
-
-def write_atomically(path: Path, data: bytes) -> bool:
-    """Write `data` to `path` unless it already holds exactly that. True when a write happened."""
-    if path.exists() and path.read_bytes() == data:
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as tmp:
-            tmp.write(data)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    return True
 
 
 class FilesOutlet(Outlet):
