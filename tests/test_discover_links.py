@@ -160,3 +160,40 @@ def test_listing_empty_page_and_bad_selector_are_named_errors() -> None:
         parse_listing(b"", LISTING_URL, "a")
     with pytest.raises(ExtractionError):
         parse_listing("<html><body><a href='/x'>x</a></body></html>", LISTING_URL, "a[[")
+
+
+# --- operator patterns run in linear time -----------------------------------------------------------
+
+#: matching runs in a child process: Python's backtracking `re` holds the GIL for the whole match, so a
+#: hang could not be timed out from a thread of this process
+_MATCH_A_HOSTILE_LINK = """
+import json, sys, time
+from worker.config import Source
+from worker.discover import Candidate, filter_candidates
+source = Source(id="p", name="P", allowed_domains=["news.example.com"], include=[r"/([a-z0-9]+-?)+\\.html$"])
+# almost matches, then fails on the last character: a backtracking engine tries every way of splitting
+# the run into groups (2**n); 36 characters took Python's re about half an hour
+hostile = Candidate(url="https://news.example.com/story-" + "a1" * 4500 + "!html")
+fine = Candidate(url="https://news.example.com/world/some-story-2024.html")
+started = time.monotonic()
+kept = filter_candidates([hostile, fine], source)
+print(json.dumps({"kept": [c.url for c in kept], "seconds": time.monotonic() - started}))
+"""
+
+
+def test_a_backtracking_include_pattern_on_a_hostile_link_finishes_in_linear_time() -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    try:
+        result = subprocess.run([sys.executable, "-c", _MATCH_A_HOSTILE_LINK], capture_output=True, text=True,
+                                cwd=root, env={**os.environ, "PYTHONPATH": str(root)}, timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.fail("one include pattern against one 9000-character link was still matching after 120 s")
+    assert result.returncode == 0, result.stderr
+    outcome = json.loads(result.stdout)
+    assert outcome["kept"] == ["https://news.example.com/world/some-story-2024.html"]
+    assert outcome["seconds"] < 5  # microseconds in RE2; a generous bound for a loaded machine

@@ -15,9 +15,7 @@ The parsers live in worker/discovery/; this module is the one the rest of the wo
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
-from functools import lru_cache
 from urllib.parse import urlsplit
 
 from worker.config import Source
@@ -34,6 +32,7 @@ from worker.discovery.listing import ListingPage, parse_listing
 from worker.discovery.sitemaps import MAX_SITEMAP_URLS, SitemapPage, parse_sitemap
 from worker.discovery.xmlsafe import MAX_DECOMPRESSED_BYTES
 from worker.links import TRACKING_PARAMS, TRACKING_PREFIXES, normalize_link
+from worker.patterns import compile_pattern
 
 __all__ = [
     "MAX_DECOMPRESSED_BYTES", "MAX_FEED_ENTRIES", "MAX_SITEMAP_URLS", "TRACKING_PARAMS", "TRACKING_PREFIXES",
@@ -43,20 +42,16 @@ __all__ = [
 ]
 
 
-@lru_cache(maxsize=256)
-def _pattern(expression: str) -> re.Pattern[str]:
-    return re.compile(expression)
-
-
 def is_wanted(url: str, source: Source) -> bool:
     """http(s), on one of the source's domains, matching an include pattern (when there are any) and no
-    exclude pattern. Patterns are searched (not anchored), as config.Source documents them."""
+    exclude pattern. Patterns are searched (not anchored), as config.Source documents them, by RE2: the
+    links are the partner's to choose, and a backtracking engine would let one link cost hours."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or not source.allows_host(parts.hostname):
         return False
-    if source.include and not any(_pattern(p).search(url) for p in source.include):
+    if source.include and not any(compile_pattern(p).search(url) for p in source.include):
         return False
-    return not any(_pattern(p).search(url) for p in source.exclude)
+    return not any(compile_pattern(p).search(url) for p in source.exclude)
 
 
 def filter_candidates(candidates: Iterable[Candidate], source: Source) -> list[Candidate]:

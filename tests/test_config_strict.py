@@ -1,0 +1,59 @@
+"""Config that would misbehave at run time is refused at load, with file, line and field named: patterns
+RE2 cannot run, duplicate YAML keys, numbers out of range. Each is also shown through `syndicate check`,
+as an operator meets it."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from worker.config import load_outlets, load_sources
+from worker.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def syndicate_check(config_dir: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "worker.cli", "check"], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), "CONFIG_DIR": str(config_dir)}, timeout=120)
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+GOOD_SOURCE = "  - id: good\n    name: Good\n    allowed_domains: [good.example]\n"
+
+
+# --- item 5: patterns RE2 cannot run ----------------------------------------------------------------
+
+def test_a_lookahead_pattern_is_refused_by_check_with_its_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "sources.yaml", "sources:\n" + GOOD_SOURCE +
+                 "    include:\n"
+                 "      - '/news/'\n"
+                 "      - '/(?!sponsored)[a-z-]+\\.html$'\n")
+    result = syndicate_check(tmp_path)
+    assert result.returncode == 2, result.stdout
+    assert f"{path}, line 7, source 'good', field 'include'" in result.stderr
+    assert "lookahead" in result.stderr and "RE2" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("pattern", "named"), [
+    (r"(?<=/news/)\d+", "lookbehind"), (r"/(\w+)/\1/", "backreferences"), (r"/(a{2000})", "repetition"),
+])
+def test_patterns_re2_cannot_run_are_refused_at_load(tmp_path: Path, pattern: str, named: str) -> None:
+    path = write(tmp_path, "sources.yaml", "sources:\n" + GOOD_SOURCE + f"    exclude: ['{pattern}']\n")
+    with pytest.raises(ConfigError, match=rf"{path}, line 5, source 'good', field 'exclude'.*{named}"):
+        load_sources(path)
+
+
+def test_patterns_python_and_re2_share_still_load(tmp_path: Path) -> None:
+    path = write(tmp_path, "sources.yaml", "sources:\n" + GOOD_SOURCE +
+                 "    include: ['/20\\d\\d/\\d\\d/', '(?i)/NEWS/', '/(?P<slug>[a-z0-9-]+)\\.html$']\n")
+    assert len(load_sources(path)["good"].include) == 3
