@@ -57,3 +57,45 @@ def test_patterns_python_and_re2_share_still_load(tmp_path: Path) -> None:
     path = write(tmp_path, "sources.yaml", "sources:\n" + GOOD_SOURCE +
                  "    include: ['/20\\d\\d/\\d\\d/', '(?i)/NEWS/', '/(?P<slug>[a-z0-9-]+)\\.html$']\n")
     assert len(load_sources(path)["good"].include) == 3
+
+
+# --- item 6: duplicate keys ----------------------------------------------------------------------------
+
+def test_a_second_allow_private_networks_is_refused_naming_both_lines(tmp_path: Path) -> None:
+    path = write(tmp_path, "sources.yaml", "sources:\n" + GOOD_SOURCE +
+                 "    allow_private_networks: [10.0.0.5]\n"
+                 "    interval: 600\n"
+                 "    allow_private_networks: [0.0.0.0/0]\n")
+    result = syndicate_check(tmp_path)
+    assert result.returncode == 2, result.stdout
+    assert (f"{path}, line 7, source 'good', field 'allow_private_networks': key 'allow_private_networks' is "
+            "given twice, on line 5 and line 7") in result.stderr
+
+
+def test_a_second_sources_key_is_refused_not_read_as_no_sources(tmp_path: Path) -> None:
+    path = write(tmp_path, "sources.yaml", "sources:\n" + GOOD_SOURCE + "sources:\n")
+    result = syndicate_check(tmp_path)
+    assert result.returncode == 2, result.stdout
+    assert f"{path}, line 5, field 'sources': key 'sources' is given twice, on line 1 and line 5" in result.stderr
+    assert "OK" not in result.stdout
+
+
+def test_duplicate_keys_in_outlets_and_in_flow_mappings_are_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "outlets.yaml", "outlets:\n  - id: out\n    kind: files\n    directory: /tmp/a\n"
+                 "    routing: {sources: [a], sources: [b]}\n    directory: /tmp/b\n")
+    with pytest.raises(ConfigError) as caught:
+        load_outlets(path)
+    lines = caught.value.reason.splitlines()
+    assert lines[0].startswith(f"{path}, line 5, outlet 'out', field 'routing.sources': key 'sources' is given "
+                               "twice, on line 5 column 15 and line 5 column 29")
+    assert lines[1].startswith(f"{path}, line 6, outlet 'out', field 'directory': key 'directory' is given twice, "
+                               "on line 4 and line 6")
+
+
+def test_aliases_are_walked_once_and_distinct_keys_pass(tmp_path: Path) -> None:
+    path = write(tmp_path, "sources.yaml", "sources:\n  - {id: good, name: Good, allowed_domains: [good.example], interval: 600}\n"
+                 "  - {id: other, name: Other, allowed_domains: [other.example], interval: 600}\n")
+    assert set(load_sources(path)) == {"good", "other"}
+    recursive = write(tmp_path, "outlets.yaml", "a: &a [*a, *a]\n")
+    with pytest.raises(ConfigError, match="Extra inputs"):  # refused for what it is, without looping
+        load_outlets(recursive)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections import deque
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -272,6 +273,64 @@ def describe_error(path: Path, root: yaml.Node | None, data: Any, loc: tuple[Any
     return ", ".join(parts) + f": {message}"
 
 
+def _entry_of(list_key: Any, index: int, item: yaml.Node) -> str | None:
+    """'source 'id'' / 'outlet #2' for an item of the top-level sources/outlets list, read off the node
+    tree (the loaded data has already lost whatever a duplicate key replaced)."""
+    if list_key not in ("sources", "outlets"):
+        return None
+    if isinstance(item, yaml.MappingNode):
+        for key, value in item.value:
+            if getattr(key, "value", None) == "id" and isinstance(value, yaml.ScalarNode) and value.value:
+                return f"{list_key[:-1]} {value.value!r}"
+    return f"{list_key[:-1]} #{index + 1}"
+
+
+def _position(mark: yaml.Mark, other: yaml.Mark) -> str:
+    return f"line {mark.line + 1}" + (f" column {mark.column + 1}" if mark.line == other.line else "")
+
+
+def _duplicate_keys(path: Path, root: yaml.Node | None) -> list[str]:
+    """Every key written twice in one mapping, named with both lines.
+
+    Why: YAML (and PyYAML) silently keeps the last of two equal keys, so a second
+    `allow_private_networks:` further down a source replaces the first, and a second `sources:` at the
+    end of the file (an empty one) drops every source while the file still "loads". PyYAML has no
+    strict mode, so the composed node tree is walked here (iteratively, each node once: aliases share
+    nodes, and a recursive alias must not loop).
+    """
+    found: list[tuple[int, str]] = []
+    # (node, field path below the entry, entry name)
+    pending: deque[tuple[yaml.Node, tuple[Any, ...], str | None]] = deque([(root, (), None)] if root is not None else [])
+    visited: set[int] = set()
+    while pending:
+        node, loc, entry = pending.popleft()  # breadth first: an anchored node is named where it is defined
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            first: dict[tuple[str, str], yaml.Mark] = {}
+            for key, value in node.value:
+                if not isinstance(key, yaml.ScalarNode):
+                    pending.append((value, loc, entry))
+                    continue
+                identity = (key.tag, key.value)
+                if identity in first:
+                    earlier, mark = first[identity], key.start_mark
+                    parts = [f"{path}, line {mark.line + 1}", *([entry] if entry else []),
+                             "field " + repr(".".join(str(p) for p in (*loc, key.value)))]
+                    found.append((mark.line, ", ".join(parts) + f": key {key.value!r} is given twice, on "
+                                  f"{_position(earlier, mark)} and {_position(mark, earlier)}; YAML would "
+                                  "silently keep only the last one, so remove or merge one of them"))
+                else:
+                    first[identity] = key.start_mark
+                pending.append((value, (*loc, key.value), entry))
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                named = _entry_of(loc[0], index, item) if entry is None and len(loc) == 1 else None
+                pending.append((item, () if named else (*loc, index), named or entry))
+    return [message for _, message in sorted(found, key=lambda pair: pair[0])]
+
+
 def _load_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     try:
         text = path.read_text(encoding="utf-8")
@@ -295,7 +354,11 @@ def _load_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     except RecursionError:  # PyYAML's parser recurses once per nesting level
         raise ConfigError(f"{path}: not valid YAML: nested too deeply") from None
-    return (data if data is not None else {}), root
+    data = data if data is not None else {}
+    duplicates = _duplicate_keys(path, root)
+    if duplicates:
+        raise ConfigError("\n".join(duplicates))
+    return data, root
 
 
 def _validate(model: type[BaseModel], path: Path) -> BaseModel:
