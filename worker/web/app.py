@@ -1,8 +1,9 @@
 """The web application: the HTTP API, the operator console and /metrics in one ASGI app.
 
-Layers, outermost first: request timing (metrics), security headers, the bearer-token gate for API
-paths, then routing. Errors of every kind are answered as JSON {error, message} on API paths and as an
-error page in the console.
+Layers, outermost first: request timing (metrics), security headers, the request-body limit (413
+before the body is read, worker/web/body_limit.py), the bearer-token gate for API paths, then routing.
+Errors of every kind are answered as JSON {error, message} on API paths and as an error page in the
+console.
 """
 from __future__ import annotations
 
@@ -23,8 +24,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from worker import __version__
 from worker.errors import SyndicationError
 from worker.settings import Settings, load_settings
-from worker.web import routes_api, routes_console
+from worker.web import body_limit, routes_api, routes_console
 from worker.web.auth import BearerAuthMiddleware
+from worker.web.body_limit import BodyLimitMiddleware
 from worker.web.context import WebContext
 from worker.web.errors import ApiError, from_exception
 from worker.web.metrics import Metrics, RequestTimer
@@ -88,6 +90,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = HTTP_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code
+        if exc.status_code == 413:  # a body of no declared length that the count stopped (body_limit.py)
+            message = body_limit.too_large_message(request.app.state.max_request_bytes)
         if exc.status_code == 404 and message == "Not Found":
             message = f"no such path {request.url.path} (the API is described at /docs and /openapi.json)"
         return _error_response(request, ApiError(exc.status_code, code, message))
@@ -106,19 +110,33 @@ def _install_error_handlers(app: FastAPI) -> None:
         app.add_exception_handler(known, failure)
 
 
-def create_app(settings: Settings | None = None, token: str | None = None) -> FastAPI:
-    """The app for these settings; `token` guards the API and the console (required, never empty)."""
+async def _refuse_body(scope: Scope, receive: Receive, send: Send, message: str) -> None:
+    """A body refused by its declared length, answered as any other error of its path."""
+    response = _error_response(Request(scope, receive), ApiError(413, "too_large", message))
+    await response(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None, token: str | None = None,
+               max_request_bytes: int | None = None) -> FastAPI:
+    """The app for these settings; `token` guards the API and the console (required, never empty).
+    Request bodies over `max_request_bytes` are refused (default: SYNDICATION_MAX_REQUEST_BYTES, 16 MiB)."""
     if not token:
         raise ValueError("create_app needs the API token (server.serve makes one when none is configured)")
+    limit = body_limit.max_request_bytes() if max_request_bytes is None else max_request_bytes
+    if limit < 1:
+        raise ValueError(f"max_request_bytes must be above 0, not {limit}")
     ctx = WebContext(settings or load_settings(), token)
     app = FastAPI(
         title="syndication-worker",
         version=__version__,
         description="Operator API: queue imports and follow them, read canonical articles and their versions, "
                     "preview extraction, replay failed deliveries, check source health. Every route needs "
-                    "`Authorization: Bearer <SYNDICATION_API_TOKEN>`. Errors are JSON `{error, message}`.",
+                    "`Authorization: Bearer <SYNDICATION_API_TOKEN>`. Errors are JSON `{error, message}`. "
+                    "Request bodies over SYNDICATION_MAX_REQUEST_BYTES (default 16 MiB) are refused with 413, "
+                    "before they are read.",
     )
     app.state.ctx = ctx
+    app.state.max_request_bytes = limit
     app.state.metrics = Metrics(ctx)
     _install_error_handlers(app)
     app.add_exception_handler(routes_console.LoginRequired, routes_console.login_required)
@@ -139,6 +157,8 @@ def create_app(settings: Settings | None = None, token: str | None = None) -> Fa
         return RedirectResponse("/console/", status_code=303)
 
     app.add_middleware(BearerAuthMiddleware, token=token)
+    # outside the token gate: a request without the token may not make the server read a big body either
+    app.add_middleware(BodyLimitMiddleware, max_bytes=limit, refuse=_refuse_body)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestTimer, metrics=app.state.metrics)
     return app

@@ -31,6 +31,7 @@ from worker.web.models import (
 bearer_scheme = HTTPBearer(auto_error=False, description="SYNDICATION_API_TOKEN")
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "No or wrong bearer token"},
+    413: {"model": ErrorBody, "description": "The request body is over SYNDICATION_MAX_REQUEST_BYTES (default 16 MiB)"},
     422: {"model": ErrorBody, "description": "The request is not valid; the message says which field and why"},
     500: {"model": ErrorBody, "description": "A bug or broken configuration; see the server log"},
     503: {"model": ErrorBody, "description": "The broker or the store is unreachable; try again shortly"},
