@@ -3,13 +3,10 @@ from __future__ import annotations
 
 import json
 import os
-import resource
-import signal
 import stat
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -91,11 +88,10 @@ OUTLET_FILE_KINDS = ("v1.ninjs.json", "v1.html", "v2.ninjs.json", "v2.html", "in
                      "withdrawn.json", "publish.log", "feed.xml", "feed.atom", "feed.json", "feed.state.json")
 
 
-def run_python(args: list[str], umask: int = 0o022, preexec: Callable[[], None] | None = None,
-               ) -> subprocess.CompletedProcess[str]:
+def run_python(args: list[str], umask: int = 0o022) -> subprocess.CompletedProcess[str]:
     """A child Python: umask and resource limits are per process, so they are set there, not here."""
-    return subprocess.run([sys.executable, *args], cwd=ROOT, umask=umask, preexec_fn=preexec, capture_output=True,
-                          text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return subprocess.run([sys.executable, *args], cwd=ROOT, umask=umask, capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
 @pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o027, 0o640), (0o077, 0o600)])
@@ -113,9 +109,12 @@ def test_outlet_files_get_the_mode_the_umask_gives(tmp_path: Path, umask: int, m
 
 
 FAILING_WRITE = """
-import errno, sys
+import errno, resource, signal, sys
 from pathlib import Path
 from worker.atomic_write import write_atomically
+# a real failure half-way through the write: files may not grow past 64 KiB in this process (EFBIG)
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
 try:
     write_atomically(Path(sys.argv[1]), b"n" * (1024 * 1024))
 except OSError as exc:
@@ -123,16 +122,10 @@ except OSError as exc:
 """
 
 
-def _limit_file_size() -> None:
-    # a real failure half-way through the write: files may not grow past 64 KiB in the child (EFBIG)
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
-
-
 def test_a_write_that_fails_half_way_leaves_the_old_file_and_no_temp_file(tmp_path: Path) -> None:
     target = tmp_path / "index.html"
     target.write_bytes(b"old page")
-    done = run_python(["-c", FAILING_WRITE, str(target)], preexec=_limit_file_size)
+    done = run_python(["-c", FAILING_WRITE, str(target)])
     assert "write failed: EFBIG" in done.stderr
     assert target.read_bytes() == b"old page"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["index.html"]
