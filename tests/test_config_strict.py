@@ -99,3 +99,41 @@ def test_aliases_are_walked_once_and_distinct_keys_pass(tmp_path: Path) -> None:
     recursive = write(tmp_path, "outlets.yaml", "a: &a [*a, *a]\n")
     with pytest.raises(ConfigError, match="Extra inputs"):  # refused for what it is, without looping
         load_outlets(recursive)
+
+
+# --- item 7: numbers out of range ----------------------------------------------------------------------
+
+def test_an_absurd_interval_is_refused_by_check_naming_file_line_and_field(tmp_path: Path) -> None:
+    path = write(tmp_path, "sources.yaml", "sources:\n" + GOOD_SOURCE + "    interval: 100000000000000000000000\n")
+    result = syndicate_check(tmp_path)
+    assert result.returncode == 2, result.stdout
+    assert f"{path}, line 5, source 'good', field 'interval': Input should be less than or equal to" in result.stderr
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("interval", "2592001"), ("interval", "5"),
+    ("updates_window_hours", "1e300"), ("updates_window_hours", ".inf"), ("updates_window_hours", ".nan"),
+    ("recheck_every_hours", "9000"), ("recheck_every_hours", "0"),
+    ("idle_alert_after_hours", "1000000"),
+    ("rate_limit_per_second", "1e-300"), ("rate_limit_per_second", "1e12"), ("rate_limit_per_second", ".inf"),
+    ("rate_limit_burst", "99999999999999999999"), ("rate_limit_burst", "0"),
+])
+def test_every_numeric_source_field_has_bounds(tmp_path: Path, field: str, value: str) -> None:
+    path = write(tmp_path, "sources.yaml", "sources:\n" + GOOD_SOURCE + f"    {field}: {value}\n")
+    with pytest.raises(ConfigError, match=rf"{path}, line 5, source 'good', field '{field}': Input should be"):
+        load_sources(path)
+
+
+def test_listing_pages_are_bounded(tmp_path: Path) -> None:
+    path = write(tmp_path, "sources.yaml", "sources:\n" + GOOD_SOURCE + "    discover:\n"
+                 "      - {kind: listing, url: 'https://good.example/', link_selector: a, max_pages: 1e30}\n")
+    with pytest.raises(ConfigError, match=rf"{path}, line 6, source 'good', field 'discover.listing.max_pages'"):
+        load_sources(path)
+
+
+def test_numbers_inside_the_bounds_load(tmp_path: Path) -> None:
+    path = write(tmp_path, "sources.yaml", "sources:\n" + GOOD_SOURCE +
+                 "    interval: 2592000\n    updates_window_hours: 0\n    recheck_every_hours: 0.000278\n"
+                 "    idle_alert_after_hours: 8784\n    rate_limit_per_second: 0.001\n    rate_limit_burst: 1000\n")
+    loaded = load_sources(path)["good"]
+    assert (loaded.interval, loaded.rate_limit_burst) == (2592000, 1000)

@@ -21,6 +21,10 @@ from worker.patterns import pattern_problem
 from worker.schema import DEFAULT_ATTRIBUTION_TEMPLATE, Rights
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+#: longest poll interval: 30 days (a partner polled less often than that is imported by hand)
+MAX_INTERVAL_SECONDS = 30 * 24 * 3600
+#: longest updates window, re-check period or idle alert: about a year (366 days)
+MAX_HOURS = 366 * 24
 
 
 class Selectors(BaseModel):
@@ -112,21 +116,23 @@ class Source(BaseModel):
     rights: Rights | None = None
     #: where new articles are found; a source with none is imported by hand only
     discover: list[DiscoverEntry] = Field(default_factory=list)
+    # Every number has an upper bound too: each ends up in a Redis expiry, a timedelta or a wait, where
+    # `interval: 100000000000000000000000` passed the check and then failed every beat tick.
     #: seconds between polls
-    interval: int = Field(default=900, ge=10)
+    interval: int = Field(default=900, ge=10, le=MAX_INTERVAL_SECONDS)
     #: regular expressions (RE2 syntax: no lookaround, no backreferences) a discovered URL must match
     #: (any) / must not match (none); searched, not anchored
     include: list[Pattern] = Field(default_factory=list)
     exclude: list[Pattern] = Field(default_factory=list)
     #: hours after publication during which a known article is re-fetched to catch partner edits
-    updates_window_hours: float = Field(default=48, ge=0)
+    updates_window_hours: float = Field(default=48, ge=0, le=MAX_HOURS, allow_inf_nan=False)
     #: hours between re-checks of a known article inside the updates window
-    recheck_every_hours: float = Field(default=6, gt=0)
+    recheck_every_hours: float = Field(default=6, gt=0, le=MAX_HOURS, allow_inf_nan=False)
     #: hours without a new article after which the source is flagged idle
-    idle_alert_after_hours: float = Field(default=72, gt=0)
-    #: requests per second to each of this source's hosts, shared by all workers
-    rate_limit_per_second: float = Field(default=1.0, gt=0)
-    rate_limit_burst: int = Field(default=2, ge=1)
+    idle_alert_after_hours: float = Field(default=72, gt=0, le=MAX_HOURS, allow_inf_nan=False)
+    #: requests per second to each of this source's hosts, shared by all workers (0.001: one per ~17 minutes)
+    rate_limit_per_second: float = Field(default=1.0, ge=0.001, le=1000, allow_inf_nan=False)
+    rate_limit_burst: int = Field(default=2, ge=1, le=1000)
     #: robots.txt is honoured unless this is set together with a reason (kept for the audit trail)
     ignore_robots: bool = False
     ignore_robots_reason: str | None = None
