@@ -137,3 +137,19 @@ def test_numbers_inside_the_bounds_load(tmp_path: Path) -> None:
                  "    idle_alert_after_hours: 8784\n    rate_limit_per_second: 0.001\n    rate_limit_burst: 1000\n")
     loaded = load_sources(path)["good"]
     assert (loaded.interval, loaded.rate_limit_burst) == (2592000, 1000)
+
+
+# --- item 10: private-network allow entries take an optional port ------------------------------------
+
+def test_allow_entries_with_ports_load_and_bad_ones_name_the_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "sources.yaml", "sources:\n" + GOOD_SOURCE +
+                 "    allow_private_networks: ['10.0.0.5', '10.0.0.5:8080', '10.0.0.0/24:8080', '[fd00::1]:443',\n"
+                 "                             '[fd00::/64]:443', 'fd00::2']\n")
+    assert len(load_sources(path)["good"].allow_private_networks) == 6
+    for bad, says in (("10.0.0.5:99999", "port must be a number from 1 to 65535"),
+                      ("[10.0.0.5]:80", "brackets are for IPv6"), ("[fd00::1]443", r"\[address\]:port"),
+                      ("intranet:80", "not an IP address or CIDR network")):
+        path = write(tmp_path, "sources.yaml", "sources:\n" + GOOD_SOURCE +
+                     f"    allow_private_networks:\n      - 10.0.0.6\n      - '{bad}'\n")
+        with pytest.raises(ConfigError, match=rf"{path}, line 7, source 'good', field 'allow_private_networks'.*{says}"):
+            load_sources(path)

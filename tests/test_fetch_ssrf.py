@@ -197,3 +197,68 @@ def test_https_to_the_checked_address_still_verifies_the_certificate_by_name(dns
     # same address, other name: the certificate is checked against the name, not the pinned address
     with pytest.raises(requests.exceptions.SSLError):
         session.get(f"https://impostor.example:{port}/", verify=str(cert), timeout=5)
+
+
+# --- allow entries with a port ---------------------------------------------------------------------------
+
+@pytest.fixture
+def neighbour() -> Iterator[HTTPServer]:
+    """Another service on the partner's own (private) address, on another port: an admin console, say."""
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    yield server
+    server.clear()
+    server.stop()
+
+
+def test_an_address_allowed_on_one_port_is_refused_on_its_other_ports(
+    dns, settings: Settings, httpserver: HTTPServer, neighbour: HTTPServer
+) -> None:
+    dns({"partner.example": ["127.0.0.1"]})
+    httpserver.expect_request("/a.html").respond_with_data("<p>hello</p>", content_type="text/html")
+    httpserver.expect_request("/moved").respond_with_data(
+        "", status=302, headers={"Location": f"http://partner.example:{neighbour.port}/admin"})
+    neighbour.expect_request("/admin").respond_with_data("<p>internal</p>", content_type="text/html")
+    pinned = make_source(["partner.example"], [f"127.0.0.1:{httpserver.port}"])
+
+    assert get(f"http://partner.example:{httpserver.port}/a.html", pinned, settings).body == b"<p>hello</p>"
+    # a redirect to another port of the same address: refused when its connection is opened
+    with pytest.raises(PrivateAddressError, match=rf"on port {httpserver.port} only, not on port {neighbour.port}"):
+        get(f"http://partner.example:{httpserver.port}/moved", pinned, settings)
+    # and so is a link straight to it (a feed item, a sitemap entry)
+    with pytest.raises(PrivateAddressError):
+        get(f"http://partner.example:{neighbour.port}/admin", pinned, settings)
+    assert neighbour.log == []
+    # an entry without a port allows every port, as before; a network entry can name a port too
+    page = get(f"http://partner.example:{httpserver.port}/moved", make_source(["partner.example"], ["127.0.0.1"]), settings)
+    assert page.body == b"<p>internal</p>"
+    network_on_port = make_source(["partner.example"], [f"127.0.0.0/8:{neighbour.port}"])
+    assert get(f"http://partner.example:{neighbour.port}/admin", network_on_port, settings).body == b"<p>internal</p>"
+
+
+def test_an_ipv6_entry_with_a_port_is_written_in_brackets(dns, settings: Settings) -> None:
+    server = HTTPServer(host="::1", port=0)
+    server.start()
+    try:
+        server.expect_request("/a.html").respond_with_data("<p>six</p>", content_type="text/html")
+        dns({"partner.example": ["::1"]})
+        url = f"http://partner.example:{server.port}/a.html"
+        assert get(url, make_source(["partner.example"], [f"[::1]:{server.port}"]), settings).body == b"<p>six</p>"
+        with pytest.raises(PrivateAddressError, match="::1, a loopback address, allowed for this source on port 1 only"):
+            get(url, make_source(["partner.example"], ["[::1]:1"]), settings)
+    finally:
+        server.clear()
+        server.stop()
+
+
+@pytest.mark.parametrize(("entry", "network", "port"), [
+    ("10.0.0.5", "10.0.0.5/32", None), ("10.0.0.0/24", "10.0.0.0/24", None), ("10.0.0.5:8080", "10.0.0.5/32", 8080),
+    ("10.0.0.0/24:8080", "10.0.0.0/24", 8080), ("fd00::1", "fd00::1/128", None), ("[fd00::1]:443", "fd00::1/128", 443),
+    ("[fd00::/64]:443", "fd00::/64", 443),
+])
+def test_allow_entry_syntax(entry: str, network: str, port: int | None) -> None:
+    (parsed,) = parse_networks([entry])
+    assert (str(parsed.network), parsed.port) == (network, port)
+    inside = parsed.network.network_address + (parsed.network.num_addresses > 1)
+    assert refusal_reason(inside, (parsed,), port or 8) is None
+    assert (refusal_reason(inside, (parsed,), 9) is None) == (port is None)

@@ -6,7 +6,6 @@ the line: we walk the composed nodes along pydantic's `loc` to find it.
 """
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections import deque
 from pathlib import Path
@@ -19,6 +18,7 @@ from worker.css import css_to_xpath
 from worker.errors import ConfigError, UnknownOutletError, UnknownSourceError
 from worker.patterns import pattern_problem
 from worker.schema import DEFAULT_ATTRIBUTION_TEMPLATE, Rights
+from worker.ssrf import parse_allow_entry
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 #: longest poll interval: 30 days (a partner polled less often than that is imported by hand)
@@ -102,6 +102,14 @@ def _runnable_pattern(expression: str) -> str:
 #: a regular expression matched against discovered links in linear time (RE2)
 Pattern = Annotated[str, AfterValidator(_runnable_pattern)]
 
+def _valid_allow_entry(entry: str) -> str:
+    parse_allow_entry(entry)  # a ValueError naming the entry and what is wrong with it
+    return entry
+
+
+#: an allow_private_networks entry: address or CIDR network, optionally `:port` (worker/ssrf.py)
+AllowEntryText = Annotated[str, AfterValidator(_valid_allow_entry)]
+
 DiscoverEntry = Annotated[FeedDiscovery | SitemapDiscovery | ListingDiscovery, Field(discriminator="kind")]
 
 
@@ -136,19 +144,10 @@ class Source(BaseModel):
     #: robots.txt is honoured unless this is set together with a reason (kept for the audit trail)
     ignore_robots: bool = False
     ignore_robots_reason: str | None = None
-    #: addresses or networks (CIDR) this source may resolve to even though they are private/loopback;
+    #: addresses or networks (CIDR) this source may resolve to even though they are private/loopback,
+    #: each optionally on one port only (10.0.0.5:8080, 10.0.0.0/24:8080, [fd00::1]:443; see worker/ssrf.py);
     #: the SSRF guard refuses such addresses otherwise
-    allow_private_networks: list[str] = Field(default_factory=list)
-
-    @field_validator("allow_private_networks")
-    @classmethod
-    def _valid_networks(cls, value: list[str]) -> list[str]:
-        for network in value:
-            try:
-                ipaddress.ip_network(network, strict=False)
-            except ValueError:
-                raise ValueError(f"not an IP address or CIDR network: {network!r}") from None
-        return value
+    allow_private_networks: list[AllowEntryText] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _robots_reason(self) -> Source:

@@ -7,6 +7,12 @@ non-public, and then connects to exactly the address it checked. That closes the
 between "check" and "connect" that a pre-flight lookup would leave open. TLS still verifies the
 certificate against the host name, because only the socket's address is swapped.
 
+An allow_private_networks entry may name a port (`10.0.0.5:8080`, `10.0.0.0/24:8080`, `[fd00::1]:443`,
+`[fd00::/64]:443`): the address is then allowed on that port only, so a partner on a private address
+cannot send us by redirect or feed link to its neighbour services on other ports (an admin console, a
+database). An entry without a port allows every port, as before; IPv6 with a port needs the brackets,
+since `fd00::1:443` is itself an IPv6 address. List an address twice for two ports.
+
 Residual risk, accepted: a kept-alive connection is reused for the same host and port without a new
 lookup (it goes to the address that was checked, so this is safe); proxies from the environment are
 disabled by the session (trust_env=False) because the guard would vet the proxy, not the partner.
@@ -16,6 +22,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from requests.adapters import HTTPAdapter
@@ -32,17 +39,83 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 METADATA_ADDRESSES = frozenset({ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")})
 
 
-def parse_networks(entries: Iterable[str]) -> tuple[Network, ...]:
-    """allow_private_networks entries (already validated by config) as networks; a bare address is a /32 or /128."""
-    return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
+@dataclass(frozen=True)
+class AllowEntry:
+    """One allow_private_networks entry: a network (a bare address is a /32 or /128) and, optionally, the
+    one port it is allowed on."""
+
+    network: Network
+    #: None: every port
+    port: int | None = None
+
+    def admits(self, address: IPAddress, port: int | None) -> bool:
+        """Whether this entry lets a connection to `address` on `port` through (an unknown port only
+        passes an entry without one)."""
+        if address.version != self.network.version or address not in self.network:
+            return False
+        return self.port is None or self.port == port
 
 
-def refusal_reason(address: IPAddress, allowed: tuple[Network, ...] = ()) -> str | None:
-    """Why `address` must not be connected to, or None when it is public or explicitly allowed."""
+def _port(text: str, entry: str) -> int:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 65535:
+        raise ValueError(f"{entry!r}: the port must be a number from 1 to 65535 (got {text!r})")
+    return int(text)
+
+
+def _network(text: str, entry: str, version: int | None = None) -> Network:
+    try:
+        network = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise ValueError(f"{entry!r}: not an IP address or CIDR network, optionally with a port "
+                         "(10.0.0.5, 10.0.0.0/24, 10.0.0.5:8080, fd00::1, [fd00::1]:443)") from None
+    if version is not None and network.version != version:
+        raise ValueError(f"{entry!r}: brackets are for IPv6 addresses only (write 10.0.0.5:8080)")
+    return network
+
+
+def parse_allow_entry(entry: str) -> AllowEntry:
+    """`10.0.0.5`, `10.0.0.0/24`, `fd00::/64` (every port) or with `:port`, IPv6 in brackets:
+    `10.0.0.5:8080`, `10.0.0.0/24:8080`, `[fd00::1]:443`, `[fd00::/64]:443`. Raises ValueError naming the
+    entry and what is wrong, for the config error.
+
+    Hand-written because neither ipaddress nor urllib parses an address *or network* with a port.
+    """
+    text = entry.strip()
+    if text.startswith("["):
+        inner, closing, rest = text[1:].partition("]")
+        if not closing or (rest and not rest.startswith(":")):
+            raise ValueError(f"{entry!r}: an IPv6 entry with a port is written [address]:port, e.g. [fd00::1]:443")
+        return AllowEntry(_network(inner, entry, version=6), _port(rest[1:], entry) if rest else None)
+    if text.count(":") == 1:  # IPv4 (or an IPv4 network) with a port; IPv6 has two colons or more
+        address, _, port = text.partition(":")
+        return AllowEntry(_network(address, entry, version=4), _port(port, entry))
+    return AllowEntry(_network(text, entry))
+
+
+def parse_networks(entries: Iterable[str]) -> tuple[AllowEntry, ...]:
+    """allow_private_networks entries (already validated by config) as AllowEntry values."""
+    return tuple(parse_allow_entry(entry) for entry in entries)
+
+
+def refusal_reason(address: IPAddress, allowed: tuple[AllowEntry, ...] = (), port: int | None = None) -> str | None:
+    """Why `address` must not be connected to on `port`, or None when it is public or explicitly allowed
+    (on that port, when the allowing entry names one)."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1 to the kernel
-    if any(address in network for network in allowed if network.version == address.version):
+    if any(entry.admits(address, port) for entry in allowed):
         return None
+    reason = _address_class(address)
+    if reason is not None:
+        ports = sorted({e.port for e in allowed if e.port is not None and e.network.version == address.version
+                        and address in e.network})
+        if ports:
+            listed = ", ".join(map(str, ports))
+            return f"{reason}, allowed for this source on port {listed} only, not on port {port or 'unknown'}"
+    return reason
+
+
+def _address_class(address: IPAddress) -> str | None:
+    """What kind of non-public address this is (None for a public one)."""
     if address in METADATA_ADDRESSES:
         return "a cloud metadata address"
     for label, flagged in (
@@ -60,7 +133,7 @@ def refusal_reason(address: IPAddress, allowed: tuple[Network, ...] = ()) -> str
     return None
 
 
-def vetted_addresses(host: str, port: int, allowed: tuple[Network, ...]) -> list[str]:
+def vetted_addresses(host: str, port: int, allowed: tuple[AllowEntry, ...]) -> list[str]:
     """Resolve `host` and return its addresses, refusing the host if any one of them is not allowed.
 
     Any, not all: a name resolving to one public and one private address would let the connection
@@ -73,7 +146,7 @@ def vetted_addresses(host: str, port: int, allowed: tuple[Network, ...]) -> list
     addresses: list[str] = []
     for info in infos:
         raw = str(info[4][0]).split("%", 1)[0]  # drop an IPv6 zone id
-        reason = refusal_reason(ipaddress.ip_address(raw), allowed)
+        reason = refusal_reason(ipaddress.ip_address(raw), allowed, port)
         if reason is not None:
             raise PrivateAddressError(
                 f"{host} resolves to {raw}, {reason}; refused (list it in the source's "
@@ -89,7 +162,7 @@ def vetted_addresses(host: str, port: int, allowed: tuple[Network, ...]) -> list
 class _GuardedMixin:
     """Connects to a vetted address instead of letting urllib3 resolve the name itself."""
 
-    allowed: tuple[Network, ...] = ()
+    allowed: tuple[AllowEntry, ...] = ()
     _dns_host: str
     port: int
 
@@ -110,7 +183,7 @@ class _GuardedMixin:
         raise last_error
 
 
-def guarded_adapter(allowed: tuple[Network, ...], **kwargs: Any) -> HTTPAdapter:
+def guarded_adapter(allowed: tuple[AllowEntry, ...], **kwargs: Any) -> HTTPAdapter:
     """An HTTPAdapter whose connections pass the SSRF guard with this source policy.
 
     One adapter (and so one pool) per policy: a connection vetted for a source that allows a private
