@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import os
+import random
 from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
 
 from tests.plugins.celery_worker import ROOT, SOURCES_YAML
+from tests.support.partner_pages import paragraphs
 from worker.errors import (
     DomainNotAllowedError,
     EmptyPageError,
@@ -16,10 +18,12 @@ from worker.errors import (
     HttpStatusError,
     NotHtmlError,
     OutletRejectedError,
+    PrivateAddressError,
 )
 from worker.outlets.base import Outlet, OutletOptions, RemoteRef
 from worker.pipeline import Services, deliver_article, ingest_url
-from worker.schema import Article
+from worker.polling import poll_source
+from worker.schema import Article, article_id_for
 from worker.settings import load_settings
 from worker.store import DeliveryState
 
@@ -154,3 +158,89 @@ def test_config_edits_reach_a_running_worker_and_broken_edits_are_ignored(servic
     assert set(services.config.outlets) == {"newsroom"}
     _rewrite_outlets(services, "outlets:\n  - id: broken\n    kind: files\n")  # no directory
     assert set(services.config.outlets) == {"newsroom"}
+
+
+# --- hostile partners: private ports, other partners' canonical links ----------------------------------
+
+def _rewrite_sources(services: Services, text: str) -> None:
+    path = services.settings.config_dir / "sources.yaml"
+    path.write_text(text)
+    stat = path.stat()
+    os.utime(path, (stat.st_atime, stat.st_mtime + 5))
+
+
+def _story(headline: str, canonical: str, seed: int) -> bytes:
+    """A plain article page whose words no other seed shares (so near-duplicate detection stays out of it)."""
+    text = "".join(f"<p>{paragraph}</p>" for paragraph in paragraphs(random.Random(seed), 5))
+    return (f"<!doctype html><html lang='en'><head><title>{headline}</title>"
+            f"<link rel='canonical' href='{canonical}'></head>"
+            f"<body><article><h1>{headline}</h1>{text}</article></body></html>").encode()
+
+
+def _partner(source_id: str, domain: str, allow: str, discover: str = "[]") -> str:
+    return (f"  - id: {source_id}\n    name: {source_id.title()}\n    allowed_domains: [{domain}]\n"
+            f"    allow_private_networks: {allow}\n    discover: {discover}\n"
+            "    ignore_robots: true\n    ignore_robots_reason: a test partner on loopback\n")
+
+
+def test_a_feed_link_to_another_port_of_an_allowed_address_is_neither_fetched_nor_stored(
+    services: Services, httpserver: HTTPServer
+) -> None:
+    neighbour = HTTPServer(host="127.0.0.1", port=0)  # another service on the partner's private address
+    neighbour.start()
+    try:
+        base, other = f"http://127.0.0.1:{httpserver.port}", f"http://127.0.0.1:{neighbour.port}"
+        story, admin = f"{base}/story.html", f"{other}/admin.html"
+        feed = ("<?xml version='1.0'?><rss version='2.0'><channel><title>P</title><link>" + base + "/</link>"
+                + "".join(f"<item><title>{t}</title><link>{u}</link></item>" for t, u in (("Story", story), ("Admin", admin)))
+                + "</channel></rss>")
+        httpserver.expect_request("/feed.xml").respond_with_data(feed, content_type="application/rss+xml")
+        httpserver.expect_request("/story.html").respond_with_data(_story("Harbour Story", story, 1), content_type="text/html")
+        neighbour.expect_request("/admin.html").respond_with_data(_story("Admin Console", admin, 2), content_type="text/html")
+        _rewrite_sources(services, "sources:\n" + _partner(
+            "partner", "127.0.0.1", f"['127.0.0.1:{httpserver.port}']", f"[{{kind: feed, url: '{base}/feed.xml'}}]"))
+
+        to_ingest: list[str] = []
+        poll_source(services, "partner", lambda source_id, url: to_ingest.append(url), lambda article_id: None)
+        assert sorted(to_ingest) == sorted([story, admin])  # both links are on an allowed domain
+        refused = []
+        for url in to_ingest:
+            try:
+                ingest_url(services, "partner", url, None, queue()[1])
+            except PrivateAddressError:
+                refused.append(url)
+        assert refused == [admin]
+        assert neighbour.log == []  # not even connected to
+        assert [a.url for a in services.store.list_articles()] == [story]
+        assert [(f.url, f.code) for f in services.store.ingest_failures()] == [(admin, "private_address")]
+    finally:
+        neighbour.clear()
+        neighbour.stop()
+
+
+def test_a_canonical_link_to_another_partners_domain_does_not_take_its_article_id(
+    services: Services, httpserver: HTTPServer
+) -> None:
+    # two partners on loopback under two names: alpha is 127.0.0.1, beta is localhost
+    alpha_url = f"http://127.0.0.1:{httpserver.port}/alpha/story.html"
+    beta_url = f"http://localhost:{httpserver.port}/beta/copy.html"
+    httpserver.expect_request("/alpha/story.html").respond_with_data(
+        _story("Alpha Reports The Harbour Budget", alpha_url, 1), content_type="text/html")
+    httpserver.expect_request("/beta/copy.html").respond_with_data(  # beta's own text, alpha's URL as canonical
+        _story("Beta Says Something Else", alpha_url, 2), content_type="text/html")
+    loopback = "['127.0.0.1/8', '::1']"
+    _rewrite_sources(services, "sources:\n" + _partner("alpha", "127.0.0.1", loopback)
+                     + _partner("beta", "localhost", loopback))
+
+    beta = ingest_url(services, "beta", beta_url, None, queue()[1])
+    assert beta.outcome == "new" and beta.article_id == article_id_for(beta_url)
+    assert services.store.get_article(beta.article_id).url == beta_url
+    # alpha's own article, met after beta's page: a new article of alpha's, not an edit of beta's text
+    alpha = ingest_url(services, "alpha", alpha_url, None, queue()[1])
+    assert (alpha.outcome, alpha.version, alpha.article_id) == ("new", 1, article_id_for(alpha_url))
+    stored = services.store.get_article(alpha.article_id)
+    assert (stored.source.id, stored.headline) == ("alpha", "Alpha Reports The Harbour Budget")
+    # and beta's page, met again after alpha's, stays beta's own: not a copy of alpha's article
+    again = ingest_url(services, "beta", beta_url, None, queue()[1])
+    assert again.article_id == beta.article_id != alpha.article_id
+    assert services.store.find_by_url(beta_url) == beta.article_id

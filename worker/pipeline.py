@@ -141,20 +141,38 @@ def _is_own_page(services: Services, source: Source, url: str, page: Page, artic
     return state is not None and state.article_id == article.id and state.content_hash is not None
 
 
+def _canonical_within_source(source: Source, page: Page, article: Article) -> Article:
+    """The article as extracted when its canonical URL is on one of the source's allowed domains; else
+    the same article keyed by the page's own URL.
+
+    Why: the article id derives from the canonical URL (the page's canonical link, or the original a
+    republished page names). A partner whose page names another partner's URL there would take that
+    partner's article id: its text stored, versioned and delivered as the other partner's article, and
+    the real one arriving later taken for an edit of it. A source speaks only for its own domains.
+    A copy of another partner's story is still found for what it is: by its text (near duplicate).
+    The check runs here, where the pipeline keys the article, not in extraction, which stays
+    source-blind about ids (`syndicate extract` shows what the page declares).
+    """
+    if source.allows_host(urlsplit(article.url).hostname or ""):
+        return article
+    log.info("%s: canonical URL %s is outside source %r's allowed_domains; keyed by the page's own URL",
+             page.url, article.url, source.id)
+    return article.model_copy(update={"url": page.url, "id": article_id_for(page.url)})
+
+
 def _match_existing(services: Services, source: Source, page: Page, url: str, article: Article,
                     signature: Signature | None) -> str | None:
-    """The id of an article this page is another copy of, if any: same URL under an alias, or the same
-    body (a near duplicate) under a different id, or another partner's canonical article re-syndicated."""
+    """The id of an article this page is another copy of, if any: same URL under an alias, the same
+    canonical article reached from another page of the source's, or the same body (a near duplicate)
+    under a different id."""
     store = services.store
     for candidate_url in dict.fromkeys((url, page.url)):  # usually one URL: the page was not redirected
         known = store.find_by_url(candidate_url)
         if known and known != article.id:
             return known
-    copied_from_elsewhere = not source.allows_host(urlsplit(article.url).hostname or "")
-    if (copied_from_elsewhere or not _is_own_page(services, source, url, page, article)) \
-            and store.get_article(article.id) is not None:
-        # the article is already here and this page is a copy of it (an AMP page, another outlet's
-        # re-syndication whose canonical link names the original): its own layout, section or
+    if not _is_own_page(services, source, url, page, article) and store.get_article(article.id) is not None:
+        # the article is already here and this page is a copy of it (an AMP page, a re-syndication on
+        # the source's own domains whose canonical link names the original): its own layout, section or
         # description must not make a new version, nor a second delivery
         return article.id
     return store.find_near_duplicate(signature, exclude_article_id=article.id) if signature else None
@@ -203,7 +221,7 @@ def ingest_url(
         page, known_article = _fetch(services, source, url)
         if page.not_modified:
             return _ingest_not_modified(services, source_id, url, page, known_article, outlet_ids, enqueue_delivery)
-        article = extract_article(page.body, page.url, source)
+        article = _canonical_within_source(source, page, extract_article(page.body, page.url, source))
     except GoneError as exc:
         with store.transaction():
             store.record_ingest_failure(source_id, url, exc.code, exc.reason)
