@@ -535,7 +535,7 @@ def test_a_forbidden_answer_names_the_credentials(httpserver: HTTPServer, monkey
 
 
 def test_media_captions_carry_the_credit() -> None:
-    assert wordpress_media.caption_with_credit(Image(url="u", caption="A view", credit="AP")) == "A view (AP)"
-    assert wordpress_media.caption_with_credit(Image(url="u", credit="AP")) == "AP"
+    assert wordpress_media.caption_with_credit(Image(url="https://partner.test/u", caption="A view", credit="AP")) == "A view (AP)"
+    assert wordpress_media.caption_with_credit(Image(url="https://partner.test/u", credit="AP")) == "AP"
     assert wordpress_media.media_slug("http://a/b.jpg") == wordpress_media.media_slug("http://a/b.jpg")
     assert wordpress_media.media_slug("http://a/b.jpg") != wordpress_media.media_slug("http://a/c.jpg")

@@ -119,3 +119,88 @@ def test_from_ninjs_reads_a_foreign_document() -> None:
     assert [a.name for a in article.authors] == ["A. Writer", "B. Writer"]
     assert article.published == datetime(2020, 1, 1, 8, tzinfo=timezone.utc)
     assert article.url == "https://wire.example/1" and article.attribution == "From Wire"
+
+
+# --- URL fields accept http(s) only; text fields carry no bidi overrides ----------------------------
+
+HOSTILE_URLS = ["javascript:alert(1)", "  JaVaScRiPt:alert(1)", "java\tscript:alert(1)", "\x01javascript:alert(1)",
+                "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==", "vbscript:msgbox(1)",
+                "file:///etc/passwd", "http:no-host", "http://[::1", "https://partner.test:99999/"]
+
+
+@pytest.mark.parametrize("url", HOSTILE_URLS)
+def test_an_author_link_that_is_not_http_is_dropped_and_the_author_kept(url: str) -> None:
+    article = sample(authors=[Author(name="Henry Bevington", url=url), {"name": "Jane Roe", "url": url}])
+    assert [(a.name, a.url) for a in article.authors] == [("Henry Bevington", None), ("Jane Roe", None)]
+    assert all("uri" not in person for person in to_ninjs(article)["people"])
+
+
+def test_an_author_built_around_the_check_is_checked_when_it_enters_an_article() -> None:
+    # the extractor adds JSON-LD links with model_copy(update=...), which runs no validator
+    sneaked = Author(name="Henry Bevington").model_copy(update={"url": "javascript:alert(1)"})
+    assert sample(authors=[sneaked]).authors == [Author(name="Henry Bevington")]
+
+
+def test_a_relative_author_link_is_read_against_the_article_url() -> None:
+    # as the extractor hands them over: JSON-LD's link put on the Author with model_copy
+    article = sample(authors=[Author(name="A").model_copy(update={"url": "/authors/a"}),
+                              {"name": "B", "url": "//people.test/b"}])
+    assert [a.url for a in article.authors] == ["http://partner.test/authors/a", "http://people.test/b"]
+
+
+@pytest.mark.parametrize("url", HOSTILE_URLS)
+def test_a_lead_image_that_is_not_http_is_left_out_and_the_article_kept(url: str) -> None:
+    with pytest.raises(ValidationError, match="http"):
+        Image(url=url)
+    sneaked = Image(url="http://partner.test/i.jpg").model_copy(update={"url": url})
+    for image in ({"url": url, "caption": "c"}, sneaked):
+        article = sample(lead_image=image)
+        assert article.lead_image is None
+        assert article.content_hash == sample(lead_image=None).content_hash
+        assert "associations" not in to_ninjs(article)
+
+
+@pytest.mark.parametrize("url", HOSTILE_URLS + ["/relative/a.html", "urn:other:1"])
+def test_an_article_url_that_is_not_http_is_refused(url: str) -> None:
+    with pytest.raises(ValidationError, match="url"):
+        sample(url=url)
+
+
+def test_body_links_and_images_are_http_only_and_relative_ones_resolved() -> None:
+    body = ('<p onclick="alert(1)">One <a href="javascript:alert(1)">js</a> <a href="java&#x09;script:alert(2)">tab</a>'
+            ' <a href="data:text/html,x">data</a> <a href="mailto:x@partner.test">mail</a>'
+            ' <a href="/b.html">relative</a> <a href="//other.test/c">scheme-relative</a></p>'
+            '<p><img src="data:image/svg+xml,&lt;svg onload=alert(1)&gt;" alt="d"><img src="pic.jpg" alt="p"></p>'
+            '<script>alert(3)</script><iframe src="https://evil.test/"></iframe><svg onload="alert(4)"></svg>'
+            '<p style="x">Two &lt;script&gt;alert(5)&lt;/script&gt;</p>')
+    article = sample(body_html=body)
+    assert article.body_html == (
+        '<p>One <a>js</a> <a>tab</a> <a>data</a> <a>mail</a> <a href="http://partner.test/b.html">relative</a>'
+        ' <a href="http://other.test/c">scheme-relative</a></p>'
+        '<p><img alt="d"><img src="http://partner.test/pic.jpg" alt="p"></p>'
+        '<p>Two &lt;script&gt;alert(5)&lt;/script&gt;</p>')
+    assert article.content_hash == sample(body_html=article.body_html).content_hash  # hash of what it holds
+    assert Article.model_validate(article.model_dump()) == article  # stored and read back: unchanged
+
+
+def test_bidi_overrides_are_taken_out_of_short_text_and_encoded_in_urls() -> None:
+    rlo, pdi = "\u202e", "\u2069"
+    article = sample(headline=f"Breaking{rlo} news", description=f"{rlo}txt.exe", section=f"World{pdi}",
+                     tags=[f"Iraq{rlo}", rlo], authors=[Author(name=f"Ann{rlo}", url=f"https://partner.test/{rlo}ann")],
+                     lead_image=Image(url="http://partner.test/i.jpg", caption=f"A{rlo}", credit=f"B{rlo}", alt=f"C{rlo}"))
+    assert (article.headline, article.description, article.section, article.tags) == (
+        "Breaking news", "txt.exe", "World", ["Iraq"])
+    assert article.authors == [Author(name="Ann", url="https://partner.test/%E2%80%AEann")]
+    assert (article.lead_image.caption, article.lead_image.credit, article.lead_image.alt) == ("A", "B", "C")
+    assert "\u202e" not in article.model_dump_json()
+
+
+def test_a_hostile_ninjs_document_from_elsewhere_is_made_safe() -> None:
+    doc = to_ninjs(sample())
+    doc["people"] = [{"name": "Mallory", "rel": "author", "uri": "javascript:alert(1)"}]
+    doc["associations"][0]["uri"] = doc["associations"][0]["renditions"][0]["href"] = "data:image/png;base64,AA"
+    doc["bodies"][0]["value"] = '<p>Hi<script>alert(1)</script><a href="vbscript:x">x</a></p>'
+    article = from_ninjs(doc)
+    assert article.authors == [Author(name="Mallory")]
+    assert article.lead_image is None
+    assert article.body_html == "<p>Hi<a>x</a></p>"

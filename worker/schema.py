@@ -2,6 +2,14 @@
 
 Outlets format it; nothing downstream re-parses partner HTML. It maps both ways to IPTC ninjs 2.x so
 that newsroom systems that speak ninjs can take it as it is.
+
+Safe by construction, whoever builds it (the extractor, a ninjs document from elsewhere, the store, a
+feed's state file): every URL field holds an absolute http(s) URL, body_html holds only the allowlisted
+markup, no text holds bidi overrides or other hidden controls (worker/sanitize.py says exactly what). Nested models
+are validated again when they enter an Article (`revalidate_instances`), so one made with model_copy()
+or model_construct() cannot carry a javascript: URL past the check. A bad URL costs only itself where
+the rest still makes sense (an author without a link, an article without its lead image); the
+article's own URL is its identity, and an article without a web URL is refused.
 """
 from __future__ import annotations
 
@@ -13,32 +21,60 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from worker.sanitize import plain_text, sanitize_body_html, web_url
 
 DEFAULT_ATTRIBUTION_TEMPLATE = "From {source_name}"
 NINJS_SCHEMA_URI = "http://www.iptc.org/std/ninjs/ninjs-schema_2.1.json"
 _WHITESPACE = re.compile(r"\s+")
 
 
+#: nested models are checked again inside an Article, however they were made
+_NESTED = ConfigDict(extra="forbid", revalidate_instances="always")
+
+
+def _plain(value: str | None) -> str | None:
+    return plain_text(value) if value is not None else None
+
+
+def _optional_web_url(value: str | None) -> str | None:
+    return web_url(value)
+
+
+def _required_web_url(value: str) -> str:
+    url = web_url(value)
+    if url is None:
+        raise ValueError(f"must be an absolute http(s) URL, not {value[:80]!r}")
+    return url
+
+
 class SourceRef(BaseModel):
     """Which partner the article came from (the configured source, or the page's publisher)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _NESTED
     id: str
     name: str
 
+    _text = field_validator("name")(_plain)
+
 
 class Author(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = _NESTED
     name: str
     role: str | None = None
+    #: an http(s) link to the author's page; any other value is dropped (the byline stays)
     url: str | None = None
+
+    _text = field_validator("name", "role")(_plain)
+    _url = field_validator("url")(_optional_web_url)
 
 
 class Image(BaseModel):
     """The lead image: caption and credit are kept apart so outlets can lay them out their own way."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _NESTED
+    #: absolute http(s); an Article given an image with any other URL goes without a lead image
     url: str
     caption: str | None = None
     credit: str | None = None
@@ -46,11 +82,16 @@ class Image(BaseModel):
     width: int | None = None
     height: int | None = None
 
+    _url = field_validator("url")(_required_web_url)
+    _text = field_validator("caption", "credit", "alt")(_plain)
+
 
 class Rights(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = _NESTED
     copyright_notice: str | None = None
     usage_terms: str | None = None
+
+    _text = field_validator("copyright_notice", "usage_terms")(_plain)
 
 
 def _as_utc(value: datetime | None) -> datetime | None:
@@ -84,6 +125,54 @@ class Article(BaseModel):
     fetched_at: AwareDatetime
 
     _utc = field_validator("published", "updated", "fetched_at")(_as_utc)
+    _url = field_validator("url")(_required_web_url)
+    _text = field_validator("attribution", "headline", "description", "section")(_plain)
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, tags: list[str]) -> list[str]:
+        return [tag for tag in map(plain_text, tags) if tag.strip()]
+
+    @field_validator("authors", mode="before")
+    @classmethod
+    def _author_links_resolved(cls, authors: Any, info: ValidationInfo) -> Any:
+        """A relative author link (JSON-LD often says "/authors/jane") is read against the article's URL."""
+        base = info.data.get("url")
+        if not isinstance(authors, list) or base is None:
+            return authors
+        out = []
+        for author in authors:
+            fields = author.model_dump() if isinstance(author, Author) else author
+            if isinstance(fields, dict) and fields.get("url") is not None:
+                fields = {**fields, "url": web_url(fields["url"], base)}
+            out.append(fields)
+        return out
+
+    @field_validator("authors")
+    @classmethod
+    def _named_authors(cls, authors: list[Author]) -> list[Author]:
+        return [author for author in authors if author.name.strip()]
+
+    @field_validator("lead_image", mode="before")
+    @classmethod
+    def _web_image_only(cls, image: Any, info: ValidationInfo) -> Any:
+        """An image whose URL is not http(s) is left out, not the article with it: the story still stands."""
+        fields = image.model_dump() if isinstance(image, Image) else image
+        if not isinstance(fields, dict):
+            return image
+        url = web_url(fields.get("url"), info.data.get("url"))
+        return {**fields, "url": url} if url is not None else None
+
+    @field_validator("body_html")
+    @classmethod
+    def _allowlisted_body(cls, body_html: str, info: ValidationInfo) -> str:
+        # the controls are never markup, so taking them out of the serialized HTML touches text only
+        return plain_text(sanitize_body_html(body_html, info.data.get("url")))
+
+    @field_validator("body_text")
+    @classmethod
+    def _body_text(cls, body_text: str) -> str:
+        return plain_text(body_text)
 
     def recomputed(self, **changes: Any) -> Article:
         """A copy with `changes` applied and the derived fields (id, word count, hash) brought up to date."""
@@ -158,20 +247,20 @@ def count_words(text: str) -> int:
 
 
 def make_article(**fields: Any) -> Article:
-    """Build an Article, deriving id (from url), word_count (from body_text) and content_hash."""
+    """Build an Article, deriving id (from url), word_count (from body_text) and content_hash.
+
+    They are derived from the validated fields, so they describe what the article holds after the
+    schema's checks (a dropped image, a sanitized body), not what the caller passed in.
+    """
     fields.setdefault("fetched_at", datetime.now(timezone.utc))
     fields.setdefault("body_text", "")
-    fields["id"] = article_id_for(fields["url"])
-    fields["word_count"] = count_words(fields["body_text"])
-    fields["content_hash"] = content_hash_of(
-        fields.get("headline", ""),
-        fields.get("body_html", ""),
-        fields.get("authors") or [],
-        fields.get("lead_image"),
-        fields.get("description"),
-        fields.get("section"),
-    )
-    return Article.model_validate(fields)
+    draft = Article.model_validate({**fields, "id": "", "word_count": 0, "content_hash": ""})
+    return draft.model_copy(update={
+        "id": article_id_for(draft.url),
+        "word_count": count_words(draft.body_text),
+        "content_hash": content_hash_of(draft.headline, draft.body_html, draft.authors, draft.lead_image,
+                                        draft.description, draft.section),
+    })
 
 
 def article_json_schema() -> dict[str, Any]:
@@ -279,7 +368,8 @@ def from_ninjs(doc: dict[str, Any]) -> Article:
     picture = _first(doc.get("associations"), name="featureimage") or _first(doc.get("associations"), type="picture")
     if picture:
         rendition = (picture.get("renditions") or [{}])[0]
-        lead_image = Image(
+        # fields, not an Image: the Article leaves out an image whose URL is not http(s)
+        lead_image = dict(
             url=picture.get("uri") or rendition.get("href"),
             caption=(_first(picture.get("headlines"), role="main") or {}).get("value"),
             credit=picture.get("by"),
