@@ -244,3 +244,63 @@ def test_a_canonical_link_to_another_partners_domain_does_not_take_its_article_i
     again = ingest_url(services, "beta", beta_url, None, queue()[1])
     assert again.article_id == beta.article_id != alpha.article_id
     assert services.store.find_by_url(beta_url) == beta.article_id
+
+
+def test_another_partners_copy_going_away_does_not_withdraw_the_original(
+    services: Services, httpserver: HTTPServer
+) -> None:
+    alpha_url = f"http://127.0.0.1:{httpserver.port}/alpha/story.html"
+    beta_url = f"http://localhost:{httpserver.port}/beta/copy.html"
+    httpserver.expect_ordered_request("/alpha/story.html").respond_with_data(
+        _story("Alpha Reports The Harbour Budget", alpha_url, 1), content_type="text/html")
+    httpserver.expect_ordered_request("/beta/copy.html").respond_with_data(  # alpha's text, word for word
+        _story("Alpha Reports The Harbour Budget", beta_url, 1), content_type="text/html")
+    httpserver.expect_ordered_request("/beta/copy.html").respond_with_data("gone", status=410)
+    httpserver.expect_ordered_request("/alpha/story.html").respond_with_data("gone", status=410)
+    loopback = "['127.0.0.1/8', '::1']"
+    _rewrite_sources(services, "sources:\n" + _partner("alpha", "127.0.0.1", loopback)
+                     + _partner("beta", "localhost", loopback))
+
+    original = ingest_url(services, "alpha", alpha_url, None, queue()[1])
+    copy = ingest_url(services, "beta", beta_url, None, queue()[1])
+    assert (copy.outcome, copy.article_id) == ("duplicate", original.article_id)
+    withdrawals: list[str] = []
+    with pytest.raises(GoneError):
+        ingest_url(services, "beta", beta_url, None, queue()[1], withdrawals.append)
+    assert withdrawals == [] and not services.store.is_withdrawn(original.article_id)
+    # the partner that published it still can
+    with pytest.raises(GoneError):
+        ingest_url(services, "alpha", alpha_url, None, queue()[1], withdrawals.append)
+    assert withdrawals == [original.article_id] and services.store.is_withdrawn(original.article_id)
+
+
+def test_another_partners_feed_marking_its_copy_withdrawn_does_not_withdraw_the_original(
+    services: Services, httpserver: HTTPServer
+) -> None:
+    alpha_url = f"http://127.0.0.1:{httpserver.port}/alpha/story.html"
+    beta_feed, beta_url = (f"http://localhost:{httpserver.port}/beta/{name}" for name in ("feed.xml", "copy.html"))
+
+    def feed(status: str) -> str:
+        return ("<?xml version='1.0'?><rss version='2.0'><channel><title>Beta</title><link>http://localhost/</link>"
+                f"<item><title>Copy</title><link>{beta_url}</link><guid>{beta_url}</guid>{status}</item></channel></rss>")
+
+    httpserver.expect_ordered_request("/alpha/story.html").respond_with_data(
+        _story("Alpha Reports The Harbour Budget", alpha_url, 1), content_type="text/html")
+    httpserver.expect_ordered_request("/beta/feed.xml").respond_with_data(feed(""), content_type="application/rss+xml")
+    httpserver.expect_ordered_request("/beta/copy.html").respond_with_data(
+        _story("Alpha Reports The Harbour Budget", beta_url, 1), content_type="text/html")
+    httpserver.expect_ordered_request("/beta/feed.xml").respond_with_data(
+        feed("<pubstatus>withdrawn</pubstatus>"), content_type="application/rss+xml")
+    loopback = "['127.0.0.1/8', '::1']"
+    _rewrite_sources(services, "sources:\n" + _partner("alpha", "127.0.0.1", loopback)
+                     + _partner("beta", "localhost", loopback, f"[{{kind: feed, url: '{beta_feed}'}}]"))
+
+    original = ingest_url(services, "alpha", alpha_url, None, queue()[1])
+    to_ingest: list[str] = []
+    poll_source(services, "beta", lambda source_id, url: to_ingest.append(url), lambda article_id: None)
+    assert to_ingest == [beta_url]
+    assert ingest_url(services, "beta", beta_url, None, queue()[1]).article_id == original.article_id
+    withdrawals: list[str] = []
+    report = poll_source(services, "beta", lambda source_id, url: None, withdrawals.append)
+    assert report.withdrawn == [] and withdrawals == []
+    assert not services.store.is_withdrawn(original.article_id)

@@ -120,12 +120,23 @@ def _fetch(services: Services, source: Source, url: str) -> tuple[Page, str | No
     return page, known_article
 
 
+def withdrawable_by(store: Store, article_id: str, source_id: str) -> bool:
+    """Whether `source_id` may withdraw the article: only the source that stored it may.
+
+    Why: another partner's page can map to the article (a copy of its text is a near duplicate, and
+    is recorded as an alias of it). That copy going 410, or marked withdrawn in that partner's feed,
+    says nothing of the original, and must not take another partner's article down from every outlet.
+    """
+    article = store.get_article(article_id)
+    return article is not None and article.source.id == source_id
+
+
 def _withdraw_gone(services: Services, source_id: str, url: str, reason: str) -> str | None:
     """Record the partner's withdrawal; the article id when this call recorded it (and must tell outlets)."""
     store = services.store
     state = store.url_state(source_id, url)
     article_id = (state.article_id if state else None) or store.find_by_url(url)
-    if article_id and store.mark_withdrawn(article_id, reason):
+    if article_id and withdrawable_by(store, article_id, source_id) and store.mark_withdrawn(article_id, reason):
         log.info("article %s withdrawn: %s", article_id, reason)
         return article_id
     return None

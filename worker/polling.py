@@ -18,7 +18,7 @@ from worker.discover import Candidate, filter_candidates, newer_than, parse_feed
 from worker.errors import PermanentError, SyndicationError, TransientError
 from worker.fetch import fetch_page, fetch_resource
 from worker.page import Page, Validators
-from worker.pipeline import Services
+from worker.pipeline import Services, withdrawable_by
 from worker.store import Store
 from worker.store_polling import LinkSeen
 
@@ -197,7 +197,8 @@ def poll_source(
     report.discovered = len(wanted)
     for candidate in (c for c in wanted if c.withdrawn):
         link = store.known_link(source_id, candidate.url)
-        if link and link.article_id and store.mark_withdrawn(link.article_id, "the partner's feed marks it withdrawn"):
+        if link and link.article_id and withdrawable_by(store, link.article_id, source_id) \
+                and store.mark_withdrawn(link.article_id, "the partner's feed marks it withdrawn"):
             enqueue_withdrawal(link.article_id)
             report.withdrawn.append(candidate.url)
     links = [LinkSeen(url=c.url, guid=c.guid, published=c.published,
