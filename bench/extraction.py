@@ -50,17 +50,26 @@ CORPORA = {"article-extraction": ("eval_extraction.py", "ground-truth.json"),
            "trafilatura-eval": ("eval_snippets.py", "snippets.json")}
 
 
+FALLBACK_URL = "http://example.invalid/"
+
+
+def page_url(url: str | None) -> str:
+    """The page's URL when the corpus gives one; else (no URL, or a corpus key such as "hard::x.html")
+    a placeholder, since extract_article needs the absolute http(s) URL a fetch would have."""
+    return url if url and url.startswith(("http://", "https://")) else FALLBACK_URL
+
+
 def ours_body_text(html: str, url: str | None) -> str:
     from worker.extract import extract_article
 
-    return extract_article(html, url or "http://example.invalid/").body_text
+    return extract_article(html, page_url(url)).body_text
 
 
 def ours_density_body_text(html: str, url: str | None) -> str:
     """Ours with the project's own one-pass body extractor instead of trafilatura's (by_density)."""
     from worker.extract import extract_article
 
-    return extract_article(html, url or "http://example.invalid/", by_density=True).body_text
+    return extract_article(html, page_url(url), by_density=True).body_text
 
 
 def trafilatura_body_text(html: str, url: str | None) -> str:

@@ -29,7 +29,8 @@ from worker.errors import ExtractionError
 from worker.extract import extract_article
 from worker.extract.document import parse
 
-FALLBACK_URL = "http://example.invalid/"  # the URL ours_body_text uses when a page has none
+sys.path.insert(0, str(REPO / "bench"))
+from extraction import page_url  # noqa: E402 - the same URL the quality runs give ours
 WARM_UP = "<html><head><title>Warm-up</title></head><body><article><h1>Warm-up</h1>" + (
     "<p>One paragraph of text that exists only to load what extraction loads lazily.</p>" * 5
 ) + "</article></body></html>"
@@ -75,7 +76,7 @@ CORPORA = {"article-extraction": article_extraction_pages, "trafilatura-eval": t
 
 def run(bench_dir: Path, corpora: list[str], limit: int | None) -> dict:
     try:
-        extract_article(WARM_UP, FALLBACK_URL)
+        extract_article(WARM_UP, page_url(None))
     except ExtractionError:
         pass
     report: dict = {}
@@ -90,7 +91,7 @@ def run(bench_dir: Path, corpora: list[str], limit: int | None) -> dict:
             start = time.perf_counter()
             body_text = None
             try:
-                body_text = extract_article(html, url or FALLBACK_URL).body_text
+                body_text = extract_article(html, page_url(url)).body_text
             except ExtractionError as exc:
                 refusals.append({"page": page_id, "message": str(exc)[:160]})
             except Exception as exc:  # noqa: BLE001 - counting these is the point of the pass

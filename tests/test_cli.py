@@ -52,6 +52,22 @@ def test_extract_text_ends_with_the_attribution() -> None:
     assert result.stdout.rstrip().endswith("From The Epoch Times")
 
 
+def test_extract_of_a_file_without_url_takes_the_pages_canonical_link(tmp_path: Path) -> None:
+    # a file has no http(s) address: without --url the article is named by the page's canonical link
+    # and relative links resolve against a placeholder on the reserved .invalid domain
+    page = tmp_path / "saved page.html"
+    page.write_text(
+        "<html><head><title>Saved</title><link rel=canonical href='https://partner.example/news/saved'>"
+        "</head><body><article><h1>Saved</h1>"
+        + "<p>A paragraph long enough to be the article body, with <a href='/more'>a link</a> in it.</p>" * 4
+        + "</article></body></html>", "utf8")
+    result = syndicate("extract", str(page), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    article = json.loads(result.stdout)
+    assert article["url"] == "https://partner.example/news/saved"
+    assert 'href="https://file.invalid/more"' in article["body_html"]
+
+
 def test_extract_missing_file_is_a_clear_error() -> None:
     result = syndicate("extract", "no/such/page.html")
     assert result.returncode == 2

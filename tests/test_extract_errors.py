@@ -111,3 +111,12 @@ def test_huge_page_is_extracted() -> None:
     article = extract_article(html.encode("utf-8"), URL)
     assert article.body_text.startswith("Paragraph 0.")
     assert "Paragraph 2999." in article.body_text
+
+
+@pytest.mark.parametrize("url", ["hard::page.html", "/relative/a", "javascript:alert(1)", "ftp://news.example.com/a", ""])
+def test_a_page_url_that_is_not_absolute_http_is_a_named_extraction_error(url: str) -> None:
+    # the caller's mistake (a file imported with a bad --url, a corpus key): named, never a schema
+    # ValidationError from deep inside, which a task would not know how to record
+    html = f"<html><head><title>A Title</title></head><body><article><p>{PROSE}</p></article></body></html>"
+    with pytest.raises(ExtractionError, match="absolute http"):
+        extract_article(html, url)

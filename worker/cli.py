@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from worker.errors import SyndicationError
 
@@ -73,7 +73,9 @@ def cmd_extract(args: argparse.Namespace) -> int:
         path = Path(target)
         if not path.is_file():
             raise SyndicationError(f"{target}: no such file (give a path to an HTML file or an http(s) URL)")
-        html, url = path.read_bytes(), args.url or path.resolve().as_uri()
+        # a file has no http(s) address of its own: links resolve against a placeholder on the reserved
+        # .invalid domain, and the article takes the page's canonical link when it declares one
+        html, url = path.read_bytes(), args.url or f"https://file.invalid/{quote(path.name)}"
     _print_article(extract_article(html, url, source), args.format)
     return 0
 
@@ -246,7 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("extract", help="print the canonical article for a page (no queue, no store)")
     p.add_argument("file_or_url", help="an HTML file, or an http(s) URL to fetch")
-    p.add_argument("--url", help="the page's URL, to resolve links and name the article (default: its canonical link)")
+    p.add_argument("--url", help="the page's URL, to resolve links and name the article (default for a file: its canonical link, relative links resolved against https://file.invalid/)")
     p.add_argument("--source", help="source id from sources.yaml (selectors, name, attribution)")
     p.add_argument("--format", choices=["json", "ninjs", "html", "text"], default="json")
     p.set_defaults(func=cmd_extract)

@@ -25,7 +25,7 @@ from worker.extract.metadata import Metadata, extract_metadata
 from worker.extract.postfilter import filter_blocks
 from worker.extract.repeats import drop_repeats
 from worker.extract.republished import Original, find_original
-from worker.links import join_http
+from worker.links import is_http, join_http
 from worker.schema import Article, SourceRef, make_article, render_attribution
 
 __all__ = ["extract_article", "ExtractionError"]
@@ -70,6 +70,10 @@ def extract_article(
     `by_density` selects the project's own body extractor instead of trafilatura's block scoring
     (experimental: see extract/body.py); configured selectors win either way.
     """
+    if not is_http(url):
+        # the page's own address: links resolve against it and it is the article's URL when the page
+        # declares none, so it must be what a fetch has (the schema refuses anything else)
+        raise ExtractionError(f"the page URL must be an absolute http(s) URL, not {url[:200]!r}")
     root = parse(html)
     selectors = (source.selectors if source is not None else None) or Selectors()
     for selector in selectors.drop:  # "removed before anything is extracted" (see Selectors.drop)
