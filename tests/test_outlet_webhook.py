@@ -15,7 +15,8 @@ import pytest
 
 from tests.plugins.celery_worker import ROOT, Deployment
 from tests.support.webhook_receiver import Reply, WebhookReceiver, signature_is_valid
-from worker.errors import ConfigError, OutletRejectedError, OutletUnavailableError
+from tests.support.slow_peer import Answer, SlowPeer, slow_body, slow_headers
+from worker.errors import ConfigError, OutletDeadlineError, OutletRejectedError, OutletUnavailableError
 from worker.outlets.base import RemoteRef
 from worker.outlets.signing import signature, verify
 from worker.outlets.webhook import WebhookOptions, WebhookOutlet
@@ -119,6 +120,19 @@ def test_a_slow_receiver_times_out_as_transient(receiver: WebhookReceiver) -> No
     with pytest.raises(OutletUnavailableError, match="did not answer within 1s"):
         outlet(receiver.url).publish(article(), None)
     assert time.monotonic() - started < 2.4
+
+
+@pytest.mark.parametrize("drip", [slow_headers(), slow_body("application/json")], ids=["headers", "body"])
+def test_a_receiver_dripping_its_reply_is_cut_at_the_timeout(monkeypatch: pytest.MonkeyPatch, drip: Answer) -> None:
+    """One byte a second keeps every read alive; only the total deadline (`timeout: 1`) stops it."""
+    monkeypatch.setenv(SECRET_ENV, SECRET)
+    with SlowPeer(lambda method, path: drip) as peer:
+        started = time.monotonic()
+        with pytest.raises(OutletDeadlineError, match="did not answer within 1s") as caught:
+            outlet(peer.url("/hook")).publish(article(), None)
+        assert time.monotonic() - started < 1 + 10  # the deadline plus a generous margin, not the 30 s drip
+        assert isinstance(caught.value, OutletUnavailableError)  # transient: retried
+        assert (peer.wait_gone("/hook").held_for or 0) < 1 + 10
 
 
 def test_unreachable_receiver_is_transient(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,6 +6,9 @@ Reliability choices, and why:
 - prefetch 1: a worker holds one message beyond the one it runs, so a crash strands at most that.
 - visibility_timeout: with Redis, an unacknowledged message goes back to the queue only after this many
   seconds. It must exceed the longest task and the longest retry countdown (see README: Recovery).
+- time limits (worker/time_limits.py): every task that talks to peers has a soft limit derived from the
+  HTTP deadlines, mapped to a transient failure (retried), and a hard limit shortly after it, so no slow
+  peer pins a worker; they also make "the longest task" a known number to set visibility_timeout above.
 
 Cost choices (bench/pipeline.py measured each): task events are off unless asked for (`syndicate worker
 --events`; Flower turns them on by itself), since publishing them took about a third of a worker's main
@@ -20,6 +23,7 @@ from kombu import Queue
 from worker.embedded_redis import running_embedded_url
 from worker.logging_setup import install_celery_logging
 from worker.settings import Settings, load_settings
+from worker.time_limits import task_annotations
 
 QUEUES = ("poll", "ingest", "deliver")
 FALLBACK_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -78,6 +82,7 @@ def create_app(settings: Settings | None = None) -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         task_track_started=False,  # the ingest task asks for it (worker/tasks.py)
+        task_annotations=task_annotations(settings),
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],

@@ -124,3 +124,28 @@ class HostBackedOffError(TransientError):
     the task is retried after `retry_after` seconds instead of holding a worker."""
 
     code = "host_backed_off"
+
+
+class DeadlineExceededError(TransientError):
+    """A peer did not finish its answer within the total deadline of the request (worker/http_deadline.py):
+    slow or dripping, it is worth another try later, never worth holding a worker for."""
+
+    code = "deadline_exceeded"
+
+
+class FetchDeadlineError(DeadlineExceededError, FetchFailedError):
+    """A partner page, feed, robots.txt or image took longer than SYNDICATION_FETCH_TOTAL_TIMEOUT in all."""
+
+    code = "fetch_deadline"
+
+
+class OutletDeadlineError(DeadlineExceededError, OutletUnavailableError):
+    """An outlet (webhook receiver, WordPress) took longer than the outlet's `timeout` for one request."""
+
+    code = "outlet_deadline"
+
+
+class TaskTimeLimitError(TransientError):
+    """A task ran past its soft time limit (worker/time_limits.py): stopped and retried, not lost."""
+
+    code = "time_limit"

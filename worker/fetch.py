@@ -6,6 +6,10 @@ and back-off → the SSRF guard at connect time (worker/ssrf.py) → status hand
 back for every worker) → a size cap counted while streaming (worker/sizecap.py). Every refusal is a named
 PermanentError saying why; everything worth retrying is a TransientError, with retry_after when known.
 
+One total deadline (SYNDICATION_FETCH_TOTAL_TIMEOUT) covers a whole fetch_page/fetch_resource call: every
+redirect hop, the robots.txt it needed, the wait for the host's rate limit, the headers and every byte of
+the body (worker/http_deadline.py). A partner too slow for it is a FetchDeadlineError (retried later).
+
 The parts live beside this module, one job each: ssrf.py, ratelimit.py, robots.py, sizecap.py, decode.py,
 page.py (Page and Validators, re-exported here).
 """
@@ -27,6 +31,7 @@ from worker.config import Source
 from worker.errors import (
     DomainNotAllowedError,
     EmptyPageError,
+    FetchDeadlineError,
     FetchFailedError,
     HostBackedOffError,
     GoneError,
@@ -36,6 +41,7 @@ from worker.errors import (
     RobotsDisallowedError,
     TooManyRedirectsError,
 )
+from worker.http_deadline import Deadline, enforce_deadlines
 from worker.page import Page, Validators
 from worker.ratelimit import HostLimiter, LocalRateLimiter, RedisRateLimiter
 from worker.robots import RobotsCache, origin_of, robots_text, robots_url
@@ -85,7 +91,7 @@ def _session(settings: Settings, source: Source) -> requests.Session:
     if session is None:
         session = requests.Session()
         session.trust_env = False  # no proxies or .netrc from the environment: the guard must see the partner
-        adapter = guarded_adapter(parse_networks(source.allow_private_networks), pool_maxsize=4)
+        adapter = enforce_deadlines(guarded_adapter(parse_networks(source.allow_private_networks), pool_maxsize=4))
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         session.headers.update({"User-Agent": settings.user_agent, "Accept-Encoding": ACCEPT_ENCODING})
@@ -107,14 +113,16 @@ def check_allowed(url: str, source: Source) -> None:
         )
 
 
-def _wait_for_turn(url: str, rate: float, source: Source, settings: Settings, limiter: HostLimiter) -> None:
-    """Sleep until the host's shared bucket gives us a token; a long wait becomes a retry instead."""
+def _wait_for_turn(url: str, rate: float, source: Source, settings: Settings, limiter: HostLimiter,
+                   deadline: Deadline) -> None:
+    """Sleep until the host's shared bucket gives us a token; a long wait becomes a retry instead, and so
+    does a wait that would leave no time of the deadline for the request itself."""
     host = urlsplit(url).hostname or ""
     while True:
         wait = limiter.acquire(host, rate, source.rate_limit_burst)
         if wait <= 0:
             return
-        if wait > settings.fetch_max_wait:
+        if wait > settings.fetch_max_wait or wait >= deadline.remaining():
             raise HostBackedOffError(f"{url}: {host} is rate-limited or backing off for {wait:.1f} s more", wait)
         time.sleep(wait)
 
@@ -160,12 +168,29 @@ def _raise_for_status(response: requests.Response, url: str, settings: Settings,
 
 # --- the loop ----------------------------------------------------------------------------------------
 
+def _too_slow(url: str, deadline: Deadline) -> FetchDeadlineError:
+    return FetchDeadlineError(
+        f"{url}: the partner did not answer in full within the {deadline.seconds:g} s total deadline "
+        "(SYNDICATION_FETCH_TOTAL_TIMEOUT); it is too slow, or drips its answer"
+    )
+
+
 def _get(
     url: str, source: Source, settings: Settings, *, limiter: HostLimiter, robots: RobotsCache | None,
     accept: str, max_bytes: int, validators: Validators | None,
 ) -> Page:
-    """GET with every gate on every hop. robots=None means "this IS the robots.txt request" (no
-    rules to check yet, 4xx returned to the caller, and the body truncated at the cap, not refused)."""
+    """GET with every gate on every hop, all of them inside one total deadline (a robots.txt fetched on
+    the way spends the page's time). robots=None means "this IS the robots.txt request" (no rules to
+    check yet, 4xx returned to the caller, and the body truncated at the cap, not refused)."""
+    with Deadline(settings.fetch_total_timeout) as deadline:
+        return _get_within(url, source, settings, limiter=limiter, robots=robots, accept=accept,
+                           max_bytes=max_bytes, validators=validators, deadline=deadline)
+
+
+def _get_within(
+    url: str, source: Source, settings: Settings, *, limiter: HostLimiter, robots: RobotsCache | None,
+    accept: str, max_bytes: int, validators: Validators | None, deadline: Deadline,
+) -> Page:
     check_allowed(url, source)
     session = _session(settings, source)
     headers = {"Accept": accept}
@@ -178,13 +203,18 @@ def _get(
         rate = source.rate_limit_per_second
         if robots is not None:
             rate = _check_robots(current, source, settings, limiter, robots)
-        _wait_for_turn(current, rate, source, settings, limiter)
+        _wait_for_turn(current, rate, source, settings, limiter, deadline)
+        if deadline.expired:
+            raise _too_slow(current, deadline)
         try:
             response = session.get(
                 current, headers=headers, allow_redirects=False, stream=True,
-                timeout=(min(settings.fetch_connect_timeout, settings.fetch_timeout), settings.fetch_timeout),
+                timeout=deadline.timeouts(min(settings.fetch_connect_timeout, settings.fetch_timeout),
+                                          settings.fetch_timeout),
             )
         except requests.RequestException as exc:
+            if deadline.expired:
+                raise _too_slow(current, deadline) from exc
             raise FetchFailedError(f"{current}: {type(exc).__name__}: {exc}") from exc
         except PrivateAddressError as exc:  # raised at connect time, where the URL is not known
             raise PrivateAddressError(f"{current}: {exc.reason}") from None
@@ -208,8 +238,10 @@ def _get(
             content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
             body = b""
             if response.status_code < 400:
-                deadline = time.monotonic() + settings.fetch_total_timeout
-                body = read_capped(response, current, max_bytes, deadline=deadline, truncate=robots is None)
+                try:
+                    body = read_capped(response, current, max_bytes, deadline=deadline, truncate=robots is None)
+                except FetchDeadlineError as exc:
+                    raise _too_slow(current, deadline) from exc  # the same words as before the headers
             return Page(content_type=content_type, body=body, **base)  # type: ignore[arg-type]
     raise TooManyRedirectsError(f"{url}: more than {MAX_REDIRECTS} redirects (last: {current})")
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
-def _int_env(name: str, default: int) -> int:
-    raw = os.environ.get(name)
+def _int_env(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
     if raw is None or raw == "":
         return default
     try:
@@ -61,6 +61,9 @@ class Settings:
     max_robots_bytes: int = 512 * 1024
     #: feeds and sitemaps (a sitemap may be 50 MB uncompressed by the protocol)
     max_resource_bytes: int = 50 * 1024 * 1024
+    #: Celery soft time limit of every task that talks to peers; 0 derives one per task from the fetch
+    #: deadline (worker/time_limits.py)
+    task_soft_time_limit: int = 0
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -82,22 +85,23 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         config_dir=Path(env.get("CONFIG_DIR") or "config").resolve(),
         var_dir=var_dir,
         user_agent=env.get("SYNDICATION_USER_AGENT") or f"syndication-worker/{__version__} (+{contact})",
-        visibility_timeout=_int_env("SYNDICATION_VISIBILITY_TIMEOUT", 3600),
-        restore_interval=_int_env("SYNDICATION_RESTORE_INTERVAL", 60),
-        sweep_interval=max(0, _int_env("SYNDICATION_SWEEP_INTERVAL", 60)),
-        sweep_stuck_after=max(0, _int_env("SYNDICATION_SWEEP_STUCK_AFTER", 0)),
-        scheduler_tick=max(1, _int_env("SYNDICATION_SCHEDULER_TICK", 15)),
+        visibility_timeout=_int_env(env, "SYNDICATION_VISIBILITY_TIMEOUT", 3600),
+        restore_interval=_int_env(env, "SYNDICATION_RESTORE_INTERVAL", 60),
+        sweep_interval=max(0, _int_env(env, "SYNDICATION_SWEEP_INTERVAL", 60)),
+        sweep_stuck_after=max(0, _int_env(env, "SYNDICATION_SWEEP_STUCK_AFTER", 0)),
+        scheduler_tick=max(1, _int_env(env, "SYNDICATION_SCHEDULER_TICK", 15)),
         redis_key_prefix=env.get("SYNDICATION_REDIS_KEY_PREFIX", ""),
-        fetch_timeout=_int_env("SYNDICATION_FETCH_TIMEOUT", 20),
-        max_page_bytes=_int_env("SYNDICATION_MAX_PAGE_BYTES", 10 * 1024 * 1024),
-        max_retries=_int_env("SYNDICATION_MAX_RETRIES", 10),
-        retry_backoff_max=_int_env("SYNDICATION_RETRY_BACKOFF_MAX", 600),
-        fetch_connect_timeout=_int_env("SYNDICATION_FETCH_CONNECT_TIMEOUT", 10),
-        fetch_total_timeout=_int_env("SYNDICATION_FETCH_TOTAL_TIMEOUT", 120),
-        fetch_max_wait=_int_env("SYNDICATION_FETCH_MAX_WAIT", 15),
-        fetch_backoff_default=_int_env("SYNDICATION_FETCH_BACKOFF_DEFAULT", 5),
-        fetch_backoff_max=_int_env("SYNDICATION_FETCH_BACKOFF_MAX", 3600),
-        robots_ttl=_int_env("SYNDICATION_ROBOTS_TTL", 6 * 3600),
-        max_robots_bytes=_int_env("SYNDICATION_MAX_ROBOTS_BYTES", 512 * 1024),
-        max_resource_bytes=_int_env("SYNDICATION_MAX_RESOURCE_BYTES", 50 * 1024 * 1024),
+        fetch_timeout=_int_env(env, "SYNDICATION_FETCH_TIMEOUT", 20),
+        max_page_bytes=_int_env(env, "SYNDICATION_MAX_PAGE_BYTES", 10 * 1024 * 1024),
+        max_retries=_int_env(env, "SYNDICATION_MAX_RETRIES", 10),
+        retry_backoff_max=_int_env(env, "SYNDICATION_RETRY_BACKOFF_MAX", 600),
+        fetch_connect_timeout=_int_env(env, "SYNDICATION_FETCH_CONNECT_TIMEOUT", 10),
+        fetch_total_timeout=_int_env(env, "SYNDICATION_FETCH_TOTAL_TIMEOUT", 120),
+        fetch_max_wait=_int_env(env, "SYNDICATION_FETCH_MAX_WAIT", 15),
+        fetch_backoff_default=_int_env(env, "SYNDICATION_FETCH_BACKOFF_DEFAULT", 5),
+        fetch_backoff_max=_int_env(env, "SYNDICATION_FETCH_BACKOFF_MAX", 3600),
+        robots_ttl=_int_env(env, "SYNDICATION_ROBOTS_TTL", 6 * 3600),
+        max_robots_bytes=_int_env(env, "SYNDICATION_MAX_ROBOTS_BYTES", 512 * 1024),
+        max_resource_bytes=_int_env(env, "SYNDICATION_MAX_RESOURCE_BYTES", 50 * 1024 * 1024),
+        task_soft_time_limit=max(0, _int_env(env, "SYNDICATION_TASK_SOFT_TIME_LIMIT", 0)),
     )

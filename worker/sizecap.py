@@ -5,17 +5,20 @@ gigabytes, and how much a single urllib3 read may inflate at once depends on the
 the raw stream is read in small chunks (cap on compressed bytes) and zlib is asked for at most the
 bytes still allowed (cap on decompressed bytes), so memory stays bounded whatever the partner sends.
 We only advertise gzip and deflate, so those are the only codings to undo.
+
+Time is capped too: the caller's Deadline (worker/http_deadline.py) is checked before every read and
+bounds each recv inside it, so a partner dripping its body stops at the deadline, not at the next chunk.
 """
 from __future__ import annotations
 
-import time
 import zlib
 from collections.abc import Iterator
 
 import requests
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from worker.errors import FetchFailedError, TooLargeError
+from worker.errors import FetchDeadlineError, FetchFailedError, TooLargeError
+from worker.http_deadline import Deadline
 
 CHUNK = 64 * 1024
 ACCEPT_ENCODING = "gzip, deflate"
@@ -51,23 +54,33 @@ class _Inflater:
         return bytes(out)
 
 
-def _raw_chunks(response: requests.Response, url: str, deadline: float) -> Iterator[bytes]:
+def too_slow(url: str, deadline: Deadline) -> FetchDeadlineError:
+    return FetchDeadlineError(f"{url}: the answer did not arrive in full within the {deadline.seconds:g} s "
+                              "total deadline; the peer is too slow")
+
+
+def _raw_chunks(response: requests.Response, url: str, deadline: Deadline) -> Iterator[bytes]:
     try:
         while True:
+            if deadline.expired:
+                raise too_slow(url, deadline)
             chunk = response.raw.read(CHUNK, decode_content=False)
             if not chunk:
                 return
-            if time.monotonic() > deadline:
-                raise FetchFailedError(f"{url}: the download took longer than allowed; the partner is too slow")
             yield chunk
     except (requests.RequestException, Urllib3Error, OSError) as exc:
+        if deadline.expired:
+            raise too_slow(url, deadline) from exc
         raise FetchFailedError(f"{url}: reading the body failed: {exc}") from exc
 
 
 def read_capped(
-    response: requests.Response, url: str, limit: int, *, deadline: float, truncate: bool = False
+    response: requests.Response, url: str, limit: int, *, deadline: Deadline, truncate: bool = False
 ) -> bytes:
-    """The decoded body, raising TooLargeError past `limit` bytes (compressed or not) unless `truncate`."""
+    """The decoded body, raising TooLargeError past `limit` bytes (compressed or not) unless `truncate`.
+
+    Read inside `with deadline:` (as the request was), so that each recv is bounded by the time left.
+    """
     declared = response.headers.get("Content-Length", "")
     if not truncate and declared.isdigit() and int(declared) > limit:
         raise TooLargeError(f"{url}: the partner announces {int(declared)} bytes, over the {limit}-byte limit")

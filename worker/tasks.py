@@ -3,6 +3,10 @@
 Transient errors retry with Celery's exponential backoff and full jitter (honouring a partner's or an
 outlet's Retry-After); permanent errors are recorded (on the article's ingest record or the ledger row)
 and raised so the task ends FAILED with the reason, without a retry.
+
+A task past its soft time limit (worker/time_limits.py) gets Celery's SoftTimeLimitExceeded in the middle
+of whatever it was doing; each task turns it into TaskTimeLimitError, a transient failure like any other,
+so the work is retried (and given up on, with the reason recorded, once the budget is spent), not lost.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from typing import Any
 
 import redis
 from celery import Task
+from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_init
 from celery.utils.time import get_exponential_backoff_interval
 from redis.exceptions import LockError
@@ -25,6 +30,7 @@ from worker.errors import (
     HostBackedOffError,
     PermanentError,
     StoreUnavailableError,
+    TaskTimeLimitError,
     TransientError,
 )
 from worker.pipeline import (
@@ -36,6 +42,7 @@ from worker.pipeline import (
 from worker.polling import poll_source as run_poll
 from worker.scheduling import claim_due_sources, poll_lock_key
 from worker.settings import load_settings
+from worker.store import DeliveryState
 from worker.sweeper import sweep as sweep_stuck_work
 
 log = logging.getLogger(__name__)
@@ -119,6 +126,15 @@ def retry_or_give_up(task: Task, exc: TransientError, give_up: Callable[[str], N
     raise task.retry(exc=exc, countdown=backoff_seconds(task, exc, failures))
 
 
+def as_transient(task: Task, exc: TransientError | SoftTimeLimitExceeded) -> TransientError:
+    """The named transient failure for what a task caught: a soft time limit becomes TaskTimeLimitError."""
+    if isinstance(exc, SoftTimeLimitExceeded):
+        return TaskTimeLimitError(
+            f"{task.name} ran past its soft time limit of {task.soft_time_limit} s and was stopped, to be "
+            "tried again (a peer too slow even for the request deadlines?)")
+    return exc
+
+
 @contextmanager
 def held_lock(name: str, ttl: float) -> Iterator[Callable[[], None] | None]:
     """A Redis lock, or None when another holder has it; yields a `refresh` to call while working."""
@@ -166,8 +182,8 @@ def poll_source(self: Task, source_id: str) -> dict[str, Any]:
                 enqueue_withdrawal=queue_withdrawals,
                 heartbeat=refresh,
             )
-        except TransientError as exc:
-            retry_or_give_up(self, exc, lambda reason: log.error("poll %s: %s", source_id, reason))
+        except (TransientError, SoftTimeLimitExceeded) as caught:
+            retry_or_give_up(self, as_transient(self, caught), lambda reason: log.error("poll %s: %s", source_id, reason))
             raise
     return report.as_dict()
 
@@ -192,7 +208,8 @@ def ingest(self: Task, source_id: str, url: str, outlet_ids: list[str] | None = 
     try:
         report = ingest_url(svc, source_id, url, outlet_ids, queue_delivery, queue_withdrawals)
         return report.as_dict()
-    except TransientError as exc:
+    except (TransientError, SoftTimeLimitExceeded) as caught:
+        exc = as_transient(self, caught)
         code = exc.code
         if not isinstance(exc, StoreUnavailableError):
             try:
@@ -216,7 +233,11 @@ def deliver(self: Task, article_id: str, outlet_id: str, version: int | None = N
             raise retry_waiting(self, countdown=5)  # another worker is publishing this row: not a failure
         try:
             row = deliver_article(svc, article_id, version, outlet_id)
-        except TransientError as exc:
+        except (TransientError, SoftTimeLimitExceeded) as caught:
+            exc = as_transient(self, caught)
+            if isinstance(caught, SoftTimeLimitExceeded):
+                reopen_after_time_limit(article_id, version, outlet_id, exc)
+
             def give_up(reason: str) -> None:
                 exhausted = svc.store.get_delivery(article_id, version, outlet_id)
                 if exhausted is not None:
@@ -228,12 +249,22 @@ def deliver(self: Task, article_id: str, outlet_id: str, version: int | None = N
             "attempts": row.attempts}
 
 
+def reopen_after_time_limit(article_id: str, version: int, outlet_id: str, exc: TransientError) -> None:
+    """deliver_article records an exception it has no name for as an outlet bug (FAILED, final); a soft
+    time limit is not one, so the row is put back to RETRYING, where the retry can claim it again."""
+    store = services().store
+    row = store.get_delivery(article_id, version, outlet_id)
+    if row is not None and row.state == DeliveryState.FAILED and \
+            (row.last_error or "").startswith(f"unexpected {SoftTimeLimitExceeded.__name__}"):
+        store.mark_retrying(row.id, str(exc))
+
+
 @app.task(bind=True, name="syndication.withdraw", throws=(PermanentError,), max_retries=None, ignore_result=True)
 def withdraw(self: Task, article_id: str, outlet_id: str) -> str:
     try:
         return withdraw_article(services(), article_id, outlet_id)
-    except TransientError as exc:
-        retry_or_give_up(self, exc, lambda reason: log.error("withdraw %s from %s: %s", article_id, outlet_id, reason))
+    except (TransientError, SoftTimeLimitExceeded) as caught:
+        retry_or_give_up(self, as_transient(self, caught), lambda reason: log.error("withdraw %s from %s: %s", article_id, outlet_id, reason))
         raise
 
 

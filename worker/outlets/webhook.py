@@ -22,7 +22,9 @@ does not tell us whether the receiver got the request, so we send again and the 
 Answers: 2xx is delivered (a JSON body {"id": ..., "url": ...} names the receiver's item; otherwise the
 Idempotency-Key is the remote id). 408, 429, 5xx and network errors or timeouts are transient (retried,
 honouring Retry-After). Redirects and other 4xx are permanent, with the first 500 characters of the
-response body in the reason the operator reads on the ledger.
+response body in the reason the operator reads on the ledger. `timeout` is one total deadline per request
+(worker/http_deadline.py): connecting, sending, the headers and the whole answer, so a receiver dripping
+its reply holds publish() no longer than that (OutletDeadlineError, retried).
 
 The secret comes only from the environment variable named by `secret_env`, never from YAML.
 """
@@ -35,8 +37,10 @@ from typing import Any, Literal
 
 import requests
 from pydantic import Field
+from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 
-from worker.errors import ConfigError, OutletRejectedError, OutletUnavailableError
+from worker.errors import ConfigError, OutletDeadlineError, OutletRejectedError, OutletUnavailableError
+from worker.http_deadline import Deadline, deadline_session
 from worker.outlets.base import Outlet, OutletOptions, RemoteRef
 from worker.outlets.signing import signed_headers
 from worker.schema import Article, to_ninjs
@@ -55,7 +59,7 @@ class WebhookOptions(OutletOptions):
     #: NAME of the environment variable that holds the signing secret
     secret_env: str
     format: Literal["ninjs", "canonical"] = "ninjs"
-    #: seconds to wait for the connection and, separately, for the answer
+    #: total seconds one request may take: connecting, sending, and the whole answer
     timeout: float = Field(default=10.0, gt=0)
     #: extra headers the receiver wants (routing keys and the like); never secrets
     headers: dict[str, str] = Field(default_factory=dict)
@@ -73,7 +77,7 @@ class WebhookOutlet(Outlet):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # one session per outlet per worker process: keep-alive to the receiver across deliveries
-        self._session = requests.Session()
+        self._session = deadline_session()
 
     @property
     def opts(self) -> WebhookOptions:
@@ -125,11 +129,16 @@ class WebhookOutlet(Outlet):
     def check(self) -> str:
         self.secret()
         try:
-            response = self._session.head(self.opts.url, timeout=self.opts.timeout, allow_redirects=False)
+            with Deadline(self.opts.timeout) as deadline:
+                response = self._session.head(self.opts.url, allow_redirects=False,
+                                              timeout=deadline.timeouts(self.opts.timeout, self.opts.timeout))
         except requests.RequestException as exc:
             raise OutletUnavailableError(f"webhook {self.opts.url} is not reachable: {exc}") from exc
         response.close()
         return f"{self.opts.url} answered HTTP {response.status_code}; secret from {self.opts.secret_env} is set"
+
+    def _too_slow(self, url: str, key: str) -> OutletDeadlineError:
+        return OutletDeadlineError(f"webhook {url} did not answer within {self.opts.timeout:g}s ({key})")
 
     def _post(self, body: bytes, key: str, headers: dict[str, str], gone_is_done: bool = False) -> bytes:
         """Send one signed request; the answer's body on 2xx, a named error otherwise."""
@@ -142,16 +151,19 @@ class WebhookOutlet(Outlet):
             "Idempotency-Key": key,
             **signed_headers(self.secret(), body),
         }
+        deadline = Deadline(self.opts.timeout)
         try:
-            with self._session.post(url, data=body, headers=sent, timeout=self.opts.timeout,
-                                    allow_redirects=False, stream=True) as response:
+            with deadline, self._session.post(url, data=body, headers=sent, allow_redirects=False, stream=True,
+                                              timeout=deadline.timeouts(self.opts.timeout, self.opts.timeout)) as response:
                 answer = response.raw.read(MAX_BODY_BYTES, decode_content=True) or b""
                 status = response.status_code
                 retry_after = retry_after_seconds(response.headers.get("Retry-After"))
                 location = response.headers.get("Location")
-        except requests.Timeout as exc:
-            raise OutletUnavailableError(f"webhook {url} did not answer within {self.opts.timeout:g}s ({key})") from exc
+        except (requests.Timeout, Urllib3TimeoutError) as exc:
+            raise self._too_slow(url, key) from exc
         except requests.RequestException as exc:
+            if deadline.expired:
+                raise self._too_slow(url, key) from exc
             raise OutletUnavailableError(f"webhook {url} unreachable ({key}): {exc}") from exc
         if 200 <= status < 300 or (gone_is_done and status in (404, 410)):
             return answer

@@ -1,7 +1,8 @@
 """A small WordPress REST API client: one site, one user, Application Password auth, named failures.
 
 Every HTTP outcome maps to the worker's failure names, so the task knows whether to retry:
-- connection errors, timeouts, 408, 429 and 5xx → OutletUnavailableError (transient; Retry-After kept);
+- connection errors, timeouts, an answer cut short, 408, 429 and 5xx → OutletUnavailableError (transient;
+  Retry-After kept); a request not answered in full within `timeout` → OutletDeadlineError (transient);
 - 401 and 403 → OutletRejectedError naming the user and the environment variable of the password;
 - any other 4xx → WordPressRejectedError (permanent) carrying WordPress's error code and message.
 
@@ -9,6 +10,9 @@ Routes: WordPress announces where its REST API lives in a `Link: <...>; rel="htt
 on every page. With pretty permalinks that is /wp-json/; without them (plain permalinks, or a server
 with no rewrite rules) only the `?rest_route=/wp/v2/...` form works, so the client asks once and uses
 whichever form the site announced, falling back to `?rest_route=` (which every WordPress accepts).
+
+`timeout` is one total deadline per request (worker/http_deadline.py): connecting, the headers and the
+whole body, so a site that drips its answer holds a delivery no longer than that.
 """
 from __future__ import annotations
 
@@ -20,7 +24,8 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import requests
 
-from worker.errors import OutletRejectedError, OutletUnavailableError
+from worker.errors import OutletDeadlineError, OutletRejectedError, OutletUnavailableError
+from worker.http_deadline import Deadline, deadline_session
 from worker.retry_after import retry_after_seconds
 
 API_REL = "https://api.w.org/"
@@ -68,7 +73,7 @@ class WordPressClient:
     def session(self) -> requests.Session:
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
-            session = requests.Session()
+            session = deadline_session()
             session.auth = (self.credentials.username, self.credentials.app_password)
             session.headers["User-Agent"] = self.user_agent
             self._local.session = session
@@ -87,8 +92,12 @@ class WordPressClient:
     def _discover(self) -> tuple[str, str | None]:
         fallback = (self.base_url + "/", "")
         try:
-            response = self.session.head(self.base_url + "/", timeout=self.timeout, allow_redirects=True)
+            with Deadline(self.timeout) as deadline:
+                response = self.session.head(self.base_url + "/", timeout=deadline.timeouts(self.timeout, self.timeout),
+                                             allow_redirects=True)
         except requests.RequestException as exc:
+            if deadline.expired:
+                raise self._too_slow("HEAD", "/") from exc
             raise OutletUnavailableError(f"WordPress at {self.base_url} cannot be reached: {exc}") from exc
         if response.status_code in (401, 403):
             self._raise_for_status(response, "HEAD", "/")
@@ -112,13 +121,13 @@ class WordPressClient:
             url = endpoint
             query = {"rest_route": route_prefix + route, **query}
         try:
-            response = self.session.request(method, url, params=query, json=json, data=data, headers=headers,
-                                            timeout=self.timeout)
-        except requests.Timeout as exc:
-            raise OutletUnavailableError(
-                f"WordPress at {self.base_url} did not answer {method} {route} within {self.timeout:g}s"
-            ) from exc
+            with Deadline(self.timeout) as deadline:  # the body is read inside too (no stream=True)
+                response = self.session.request(method, url, params=query, json=json, data=data, headers=headers,
+                                                timeout=deadline.timeouts(self.timeout, self.timeout))
         except requests.RequestException as exc:
+            if deadline.expired or isinstance(exc, requests.Timeout):
+                raise self._too_slow(method, route) from exc
+            # an answer cut mid-body (ChunkedEncodingError) is a network failure too: worth a retry
             raise OutletUnavailableError(f"WordPress at {self.base_url}: {method} {route} failed: {exc}") from exc
         self._raise_for_status(response, method, route)
         try:
@@ -128,6 +137,10 @@ class WordPressClient:
                 f"WordPress at {self.base_url} answered {method} {route} with something that is not JSON "
                 f"(HTTP {response.status_code}, {response.headers.get('Content-Type', 'no type')}); is the REST API on?"
             ) from None
+
+    def _too_slow(self, method: str, route: str) -> OutletDeadlineError:
+        return OutletDeadlineError(
+            f"WordPress at {self.base_url} did not answer {method} {route} within {self.timeout:g}s")
 
     def _raise_for_status(self, response: requests.Response, method: str, route: str) -> None:
         status = response.status_code

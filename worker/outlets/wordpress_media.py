@@ -6,7 +6,8 @@ looks the slug up; after uploading, it looks again and keeps the lowest id holdi
 another worker uploaded the same image at the same moment, the later upload is deleted again.
 
 The image is downloaded from the partner with the worker's SSRF guard (a partner page could name an
-address on our own network as its image) and a size cap. An image that cannot be had is not a reason
+address on our own network as its image), a size cap and one total deadline (the outlet's `timeout`,
+worker/http_deadline.py) for the whole download. An image that cannot be had is not a reason
 to hold the article back: the post goes out without a featured image and a log line says why.
 """
 from __future__ import annotations
@@ -15,7 +16,6 @@ import hashlib
 import logging
 import mimetypes
 import re
-import time
 from dataclasses import dataclass
 from posixpath import basename
 from urllib.parse import unquote, urlsplit
@@ -23,9 +23,10 @@ from urllib.parse import unquote, urlsplit
 import requests
 
 from worker.errors import SyndicationError
+from worker.http_deadline import Deadline, enforce_deadlines
 from worker.outlets.wordpress_client import WordPressClient, WordPressRejectedError
 from worker.schema import Image
-from worker.sizecap import read_capped
+from worker.sizecap import read_capped, too_slow
 from worker.ssrf import guarded_adapter, parse_networks
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ class ImageDownloader:
         self.max_bytes = max_bytes
         self.session = requests.Session()
         self.session.trust_env = False  # the SSRF guard must see the partner, not a proxy
-        adapter = guarded_adapter(parse_networks(allow_private_networks), pool_maxsize=4)
+        adapter = enforce_deadlines(guarded_adapter(parse_networks(allow_private_networks), pool_maxsize=4))
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers.update({"User-Agent": user_agent, "Accept": "image/*", "Accept-Encoding": "gzip, deflate"})
@@ -69,8 +70,10 @@ class ImageDownloader:
         if urlsplit(url).scheme not in ("http", "https"):
             log.warning("featured image %s skipped: only http(s) images are downloaded", url)
             return None
+        deadline = Deadline(self.timeout)
         try:
-            with self.session.get(url, stream=True, timeout=self.timeout) as response:
+            with deadline, self.session.get(url, stream=True,
+                                            timeout=deadline.timeouts(self.timeout, self.timeout)) as response:
                 if response.status_code != 200:
                     log.warning("featured image %s skipped: the partner answered HTTP %d", url, response.status_code)
                     return None
@@ -78,8 +81,12 @@ class ImageDownloader:
                 if not content_type.startswith("image/"):
                     log.warning("featured image %s skipped: it is %s, not an image", url, content_type or "untyped")
                     return None
-                content = read_capped(response, url, self.max_bytes, deadline=time.monotonic() + self.timeout)
-        except (requests.RequestException, SyndicationError) as exc:
+                content = read_capped(response, url, self.max_bytes, deadline=deadline)
+        except requests.RequestException as exc:
+            reason = too_slow(url, deadline) if deadline.expired else exc
+            log.warning("featured image %s skipped: %s", url, reason)
+            return None
+        except SyndicationError as exc:
             log.warning("featured image %s skipped: %s", url, exc)
             return None
         if not content:
