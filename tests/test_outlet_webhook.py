@@ -5,6 +5,7 @@ workers on real Redis, where the retry policy of tasks.py meets the outlet's err
 """
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
@@ -12,10 +13,11 @@ import time
 from datetime import datetime, timezone
 
 import pytest
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from tests.plugins.celery_worker import ROOT, Deployment
 from tests.support.webhook_receiver import Reply, WebhookReceiver, signature_is_valid
-from tests.support.slow_peer import Answer, SlowPeer, slow_body, slow_headers
+from tests.support.slow_peer import Answer, SlowPeer, head, slow_body, slow_headers
 from worker.errors import ConfigError, OutletDeadlineError, OutletRejectedError, OutletUnavailableError
 from worker.outlets.base import RemoteRef
 from worker.outlets.signing import signature, verify
@@ -71,6 +73,67 @@ def test_receiver_check_rejects_a_tampered_request() -> None:
     assert signature_is_valid(SECRET, headers, b"{}")
     assert not signature_is_valid(SECRET, headers, b"{ }")
     assert not signature_is_valid("other", headers, b"{}")
+
+
+# --- Standard Webhooks: verified with the `standardwebhooks` package, as a receiver would -------------
+
+STANDARD_SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
+
+
+def standard_receiver(monkeypatch: pytest.MonkeyPatch, secret: str) -> SlowPeer:
+    """A receiver that answers 200 at once and keeps the raw requests, for the library to verify."""
+    monkeypatch.setenv(SECRET_ENV, secret)
+    return SlowPeer(lambda method, path: Answer(head(200, {"Content-Type": "application/json"}, 2), b"{}"))
+
+
+def test_a_standard_webhooks_library_verifies_what_the_outlet_sends(monkeypatch: pytest.MonkeyPatch) -> None:
+    item = article(version=2)
+    with standard_receiver(monkeypatch, STANDARD_SECRET) as peer:
+        outlet(peer.url("/hook"), signature="standard").publish(item, None)
+    [sent] = peer.exchanges
+    receiver = Webhook(STANDARD_SECRET)  # the secret string as the operator gave it to both sides
+    assert from_ninjs(receiver.verify(sent.body, sent.headers)) == item
+    assert sent.headers["webhook-id"] == sent.headers["idempotency-key"] == f"{item.id}:2"
+    assert sent.headers["webhook-signature"].startswith("v1,")
+    assert "x-syndication-signature" not in sent.headers and "x-syndication-timestamp" not in sent.headers
+    with pytest.raises(WebhookVerificationError):
+        receiver.verify(sent.body.replace(b"Story", b"Storm"), sent.headers)  # a tampered body
+    with pytest.raises(WebhookVerificationError):
+        receiver.verify(sent.body, {**sent.headers, "webhook-id": f"{item.id}:3"})  # a changed id
+    with pytest.raises(WebhookVerificationError):
+        Webhook("whsec_" + base64.b64encode(b"x" * 32).decode()).verify(sent.body, sent.headers)  # wrong secret
+
+
+def test_both_schemes_by_default_each_checkable_by_its_own_receiver(monkeypatch: pytest.MonkeyPatch) -> None:
+    with standard_receiver(monkeypatch, STANDARD_SECRET) as peer:
+        hook = outlet(peer.url("/hook"))
+        assert hook.opts.signature == "both"
+        hook.withdraw(RemoteRef("item-7"), "withdrawn by the partner")
+    [sent] = peer.exchanges
+    Webhook(STANDARD_SECRET).verify(sent.body, sent.headers)
+    assert signature_is_valid(STANDARD_SECRET, sent.headers, sent.body)  # the X-Syndication receiver's check
+    assert sent.headers["webhook-timestamp"] == sent.headers["x-syndication-timestamp"]
+
+
+def test_a_plain_secret_is_a_raw_key_for_the_library(monkeypatch: pytest.MonkeyPatch) -> None:
+    with standard_receiver(monkeypatch, SECRET) as peer:
+        outlet(peer.url("/hook"), signature="standard").publish(article(), None)
+    [sent] = peer.exchanges
+    Webhook(SECRET.encode("utf-8")).verify(sent.body, sent.headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(SECRET.encode("utf-8")).verify(sent.body + b" ", sent.headers)
+
+
+def test_the_syndication_scheme_alone_sends_no_standard_headers(receiver: WebhookReceiver) -> None:
+    outlet(receiver.url, signature="syndication").publish(article(), None)
+    [request] = receiver.requests
+    assert request.signature_ok and "webhook-signature" not in request.headers
+
+
+def test_a_whsec_secret_that_is_not_base64_is_refused_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(SECRET_ENV, "whsec_not*base64!")
+    with pytest.raises(ConfigError, match=f"environment variable {SECRET_ENV} is not a usable Standard Webhooks key"):
+        outlet("http://127.0.0.1:9/hook", signature="standard").publish(article(), None)
 
 
 # --- unit: one outlet, one receiver ----------------------------------------------------------------

@@ -4,9 +4,15 @@ Request (publish):
     POST <url>
     Content-Type: application/json; charset=utf-8
     X-Syndication-Event: published
-    X-Syndication-Timestamp: <t>                 whole Unix seconds when this attempt was signed
-    X-Syndication-Signature: sha256=<hex>        HMAC-SHA256(secret, f"{t}." + raw body), lowercase hex
     Idempotency-Key: <article id>:<version>      the same on every retry of the same version
+    signature headers, by the `signature` option (worker/outlets/signing.py):
+      standard     Standard Webhooks: webhook-id (= the Idempotency-Key), webhook-timestamp,
+                   webhook-signature: v1,<base64 HMAC-SHA256 of f"{id}.{t}." + raw body>; a receiver checks
+                   it with a Standard Webhooks library in its own language
+      syndication  X-Syndication-Timestamp: <t>, X-Syndication-Signature: sha256=<hex HMAC-SHA256 of
+                   f"{t}." + raw body>: the scheme receivers built before Standard Webhooks check
+      both         (the default) both sets, one timestamp: receivers built on X-Syndication-* keep working
+                   while new ones use a library; set `standard` once no receiver needs the old headers
     X-Syndication-Article-Id, X-Syndication-Version, X-Syndication-Previous-Id (the receiver's id of
     the previous version, when there was one, so it can update that item instead of adding one)
     body: the IPTC ninjs 2.x document (`format: ninjs`, default) or the canonical Article JSON
@@ -15,7 +21,7 @@ Request (publish):
 Request (withdraw): the same signing, `X-Syndication-Event: withdrawn`, `Idempotency-Key: <id>:withdrawn`,
 body {"event": "withdrawn", "article_id", "remote_id", "reason"}.
 
-Signing is in worker/outlets/signing.py; a receiver's verification example is docs/webhook-receiver.md.
+Signing is in worker/outlets/signing.py; a receiver's verification examples are docs/webhook-receiver.md.
 Why a timestamp inside the MAC: replays of a captured request go stale. Why Idempotency-Key: a timeout
 does not tell us whether the receiver got the request, so we send again and the receiver dedupes.
 
@@ -26,7 +32,9 @@ response body in the reason the operator reads on the ledger. `timeout` is one t
 (worker/http_deadline.py): connecting, sending, the headers and the whole answer, so a receiver dripping
 its reply holds publish() no longer than that (OutletDeadlineError, retried).
 
-The secret comes only from the environment variable named by `secret_env`, never from YAML.
+The secret comes only from the environment variable named by `secret_env`, never from YAML. For Standard
+Webhooks it is best written as the spec gives it, `whsec_` + base64 of 24 to 64 random bytes; a plain
+secret still works, as a raw key (see signing.py).
 """
 from __future__ import annotations
 
@@ -42,7 +50,7 @@ from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 from worker.errors import ConfigError, OutletDeadlineError, OutletRejectedError, OutletUnavailableError
 from worker.http_deadline import Deadline, deadline_session
 from worker.outlets.base import Outlet, OutletOptions, RemoteRef
-from worker.outlets.signing import signed_headers
+from worker.outlets.signing import Scheme, signing_headers, standard_key
 from worker.schema import Article, to_ninjs
 from worker.retry_after import retry_after_seconds
 
@@ -59,6 +67,8 @@ class WebhookOptions(OutletOptions):
     #: NAME of the environment variable that holds the signing secret
     secret_env: str
     format: Literal["ninjs", "canonical"] = "ninjs"
+    #: which signature headers to send (see the module docstring)
+    signature: Scheme = "both"
     #: total seconds one request may take: connecting, sending, and the whole answer
     timeout: float = Field(default=10.0, gt=0)
     #: extra headers the receiver wants (routing keys and the like); never secrets
@@ -92,6 +102,13 @@ class WebhookOutlet(Outlet):
                 f"webhook outlet {self.id!r}: environment variable {name} is not set; it must hold the "
                 f"signing secret (secret_env: {name} in outlets.yaml)"
             )
+        if self.opts.signature != "syndication":
+            try:
+                standard_key(value)
+            except ValueError as exc:
+                raise ConfigError(
+                    f"webhook outlet {self.id!r}: the secret in environment variable {name} is not a usable "
+                    f"Standard Webhooks key (signature: {self.opts.signature}): {exc}") from None
         return value
 
     def document(self, article: Article) -> dict[str, Any]:
@@ -149,7 +166,7 @@ class WebhookOutlet(Outlet):
             "Content-Type": "application/json; charset=utf-8",
             "User-Agent": self.settings.user_agent,
             "Idempotency-Key": key,
-            **signed_headers(self.secret(), body),
+            **signing_headers(self.opts.signature, self.secret(), key, body),
         }
         deadline = Deadline(self.opts.timeout)
         try:
