@@ -102,6 +102,7 @@ def _runnable_pattern(expression: str) -> str:
 #: a regular expression matched against discovered links in linear time (RE2)
 Pattern = Annotated[str, AfterValidator(_runnable_pattern)]
 
+
 def _valid_allow_entry(entry: str) -> str:
     parse_allow_entry(entry)  # a ValueError naming the entry and what is wrong with it
     return entry
