@@ -17,7 +17,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from tests.plugins.celery_worker import ROOT, Deployment
 from tests.support.webhook_receiver import Reply, WebhookReceiver, signature_is_valid
-from tests.support.slow_peer import Answer, SlowPeer, head, slow_body, slow_headers
+from tests.support.slow_peer import Answer, SlowPeer, cut_short, head, slow_body, slow_headers
 from worker.errors import ConfigError, OutletDeadlineError, OutletRejectedError, OutletUnavailableError
 from worker.outlets.base import RemoteRef
 from worker.outlets.signing import signature, verify
@@ -197,6 +197,18 @@ def test_a_receiver_dripping_its_reply_is_cut_at_the_timeout(monkeypatch: pytest
         assert time.monotonic() - started < 1 + 10  # the deadline plus a generous margin, not the 30 s drip
         assert isinstance(caught.value, OutletUnavailableError)  # transient: retried
         assert (peer.wait_gone("/hook").held_for or 0) < 1 + 10
+
+
+@pytest.mark.parametrize("status", [200, 400])
+def test_a_reply_cut_mid_body_is_transient(monkeypatch: pytest.MonkeyPatch, status: int) -> None:
+    """Content-Length 5000, ten bytes, hang-up: the receiver may or may not have the item, so send again
+    (the Idempotency-Key makes that safe); never a permanent failure, never an unnamed exception."""
+    monkeypatch.setenv(SECRET_ENV, SECRET)
+    with SlowPeer(lambda method, path: cut_short(status)) as peer:
+        with pytest.raises(OutletUnavailableError, match="cut its answer short") as caught:
+            outlet(peer.url("/hook")).publish(article(), None)
+    assert not isinstance(caught.value, OutletDeadlineError)
+    assert len(peer.exchanges) == 1
 
 
 def test_unreachable_receiver_is_transient(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -22,7 +22,9 @@ from pytest_httpserver import HTTPServer
 
 from tests.plugins.celery_worker import ROOT, Deployment
 from tests.plugins.wordpress import WordPressSite
-from worker.errors import ConfigError, OutletRejectedError, OutletUnavailableError
+from tests.support.slow_peer import Answer, SlowPeer, cut_short, slow_body
+from tests.support.slow_peer import head as slow_peer_head
+from worker.errors import ConfigError, OutletDeadlineError, OutletRejectedError, OutletUnavailableError
 from worker.extract import extract_article
 from worker.outlets import wordpress_media
 from worker.outlets.base import RemoteRef
@@ -539,3 +541,31 @@ def test_media_captions_carry_the_credit() -> None:
     assert wordpress_media.caption_with_credit(Image(url="https://partner.test/u", credit="AP")) == "AP"
     assert wordpress_media.media_slug("http://a/b.jpg") == wordpress_media.media_slug("http://a/b.jpg")
     assert wordpress_media.media_slug("http://a/b.jpg") != wordpress_media.media_slug("http://a/c.jpg")
+
+
+# --- hostile sites: answers cut short or dripped (issue 13, items 1 and 4) ----------------------------
+
+def hostile_site(api: Answer) -> SlowPeer:
+    """A site that announces its REST API at once (the HEAD of discovery) and answers the API with `api`."""
+    site = SlowPeer(lambda method, path: api)
+    announce = Answer(slow_peer_head(200, {"Link": f'<{site.url("/wp-json/")}>; rel="https://api.w.org/"'}, 0))
+    site.answer = lambda method, path: announce if method == "HEAD" else api
+    return site
+
+
+def test_an_answer_cut_mid_body_is_transient(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, "x")
+    with hostile_site(cut_short(200)) as site:
+        with pytest.raises(OutletUnavailableError) as caught:
+            make_outlet(site.url("/"), "editor").check()
+    assert not isinstance(caught.value, OutletRejectedError)
+    assert "IncompleteRead" in caught.value.reason
+
+
+def test_a_site_dripping_its_answer_is_cut_at_the_outlets_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, "x")
+    with hostile_site(slow_body("application/json")) as site:
+        started = time.monotonic()
+        with pytest.raises(OutletDeadlineError, match="within 2s"):
+            make_outlet(site.url("/"), "editor", timeout=2).check()
+        assert time.monotonic() - started < 2 + 10  # the deadline plus a generous margin, not the 30 s drip

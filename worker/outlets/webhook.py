@@ -27,7 +27,8 @@ does not tell us whether the receiver got the request, so we send again and the 
 
 Answers: 2xx is delivered (a JSON body {"id": ..., "url": ...} names the receiver's item; otherwise the
 Idempotency-Key is the remote id). 408, 429, 5xx and network errors or timeouts are transient (retried,
-honouring Retry-After). Redirects and other 4xx are permanent, with the first 500 characters of the
+honouring Retry-After), and so is an answer cut short (the receiver may have the item; the
+Idempotency-Key makes sending again safe). Redirects and other 4xx are permanent, with the first 500 characters of the
 response body in the reason the operator reads on the ledger. `timeout` is one total deadline per request
 (worker/http_deadline.py): connecting, sending, the headers and the whole answer, so a receiver dripping
 its reply holds publish() no longer than that (OutletDeadlineError, retried).
@@ -38,6 +39,7 @@ secret still works, as a raw key (see signing.py).
 """
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -45,6 +47,7 @@ from typing import Any, Literal
 
 import requests
 from pydantic import Field
+from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 
 from worker.errors import ConfigError, OutletDeadlineError, OutletRejectedError, OutletUnavailableError
@@ -182,6 +185,12 @@ class WebhookOutlet(Outlet):
             if deadline.expired:
                 raise self._too_slow(url, key) from exc
             raise OutletUnavailableError(f"webhook {url} unreachable ({key}): {exc}") from exc
+        except (Urllib3Error, http.client.HTTPException, OSError) as exc:
+            # raised by reading the answer (urllib3's ProtocolError for an IncompleteRead): whether the
+            # receiver kept the item is unknown, so send again; its Idempotency-Key dedupes
+            if deadline.expired:
+                raise self._too_slow(url, key) from exc
+            raise OutletUnavailableError(f"webhook {url} cut its answer short ({key}): {exc}") from exc
         if 200 <= status < 300 or (gone_is_done and status in (404, 410)):
             return answer
         text = answer.decode("utf-8", errors="replace")[:REASON_BODY_CHARS]
