@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import feedparser
+import lxml.html
 import pytest
 from lxml import etree
 
@@ -45,6 +46,13 @@ def parsed(feeds: FeedsOutlet, kind: str) -> feedparser.FeedParserDict:
     result = feedparser.parse(feeds.feed_paths[kind].read_bytes())
     assert not result.bozo, result.get("bozo_exception")
     return result
+
+
+def shown(detail: feedparser.FeedParserDict) -> str:
+    """What a reader shows of a text value: HTML read as HTML, plain text as it is."""
+    if detail.type == "text/html":
+        return lxml.html.fragment_fromstring(detail.value, create_parent="div").text_content()
+    return detail.value
 
 
 def check_rss_required(data: bytes) -> list[str]:
@@ -102,7 +110,8 @@ def test_rss_and_atom_read_back_every_field(tmp_path: Path) -> None:
         feed = parsed(feeds, kind)
         assert feed.feed.title == "Outlet News" and feed.feed.link == "https://outlet.example/"
         [entry] = feed.entries
-        assert entry.title == "Story 1 <v1>"
+        # HTML-escaped in the feed, declared (Atom) or taken (RSS) as HTML: shown exactly as written
+        assert entry.title_detail.type == "text/html" and shown(entry.title_detail) == "Story 1 <v1>"
         assert entry.link == item.url
         assert entry.id == f"urn:syndication-worker:article:{item.id}"
         content = entry.content[0].value
@@ -117,7 +126,7 @@ def test_rss_and_atom_read_back_every_field(tmp_path: Path) -> None:
     assert rss_entry.source == {"href": item.url, "title": "Partner & Co"}
     assert rss_entry.enclosures[0].length == "0"  # unknown size, said the way RSS allows
     atom_source = parsed(feeds, "atom").entries[0].source
-    assert atom_source.title == "Partner & Co" and atom_source.id == "urn:syndication-worker:source:partner"
+    assert shown(atom_source.title_detail) == "Partner & Co" and atom_source.id == "urn:syndication-worker:source:partner"
     assert atom_source.link == item.url
     assert check_rss_required(feeds.feed_paths["rss"].read_bytes()) == [f"urn:syndication-worker:article:{item.id}"]
     assert check_atom_required(feeds.feed_paths["atom"].read_bytes()) == [f"urn:syndication-worker:article:{item.id}"]
@@ -235,3 +244,61 @@ def test_concurrent_publishers_lose_nothing_and_readers_never_see_half_a_file(tm
     assert set(check_atom_required(feeds.feed_paths["atom"].read_bytes())) == expected
     assert set(check_json_feed_required(feeds.feed_paths["json"].read_bytes())) == expected
     assert not list(directory.glob(".*.tmp"))
+
+
+# --- each field encoded for the reader ------------------------------------------------------------
+
+def active_elements(markup: str) -> list[str]:
+    """Elements and attributes of an HTML value that would run: what a reader without a sanitizer renders."""
+    found = []
+    for element in lxml.html.fragment_fromstring(markup, create_parent="div").iter():
+        if element.tag in ("script", "img", "svg", "iframe"):
+            found.append(element.tag)
+        found += [name for name in element.attrib if name.startswith("on")]
+    return found
+
+
+def test_plain_text_in_html_slots_is_escaped_for_html_so_readers_show_it_as_text(tmp_path: Path) -> None:
+    """RSS <description> used to get plain text escaped once (for XML only), which a reader decodes
+    and then renders as HTML: `Summary <img src=x onerror=...>` ran the script."""
+    feeds = outlet(tmp_path)
+    summary = "Summary <img src=x onerror=alert(1)> & <script>alert(2)</script>"
+    headline = "<svg onload=alert(3)> Breaking & <b onclick=alert(4)>news</b>"
+    item = article(1).recomputed(description=summary, headline=headline)
+    feeds.publish(item, None)
+    for kind in ("rss", "atom"):
+        raw = feedparser.parse(feeds.feed_paths[kind].read_bytes(), sanitize_html=False)  # no sanitizer
+        [entry] = raw.entries
+        for detail, text in ((entry.summary_detail, summary), (entry.title_detail, headline)):
+            assert detail.type == "text/html"
+            assert active_elements(detail.value) == [], (kind, detail.value)
+            assert shown(detail) == text  # the reader shows exactly what the partner wrote
+    [json_item] = json.loads(feeds.feed_paths["json"].read_bytes())["items"]
+    assert (json_item["title"], json_item["summary"]) == (headline, summary)  # plain text by the JSON Feed spec
+
+
+def test_an_author_link_that_is_not_http_never_reaches_atom_or_json_feed(tmp_path: Path) -> None:
+    feeds = outlet(tmp_path)
+    # the way the extractor attaches a JSON-LD author url: model_copy, which runs no validator
+    sneaked = Author(name="Ann Lee").model_copy(update={"url": "javascript:alert(1)"})
+    feeds.publish(article(1).recomputed(authors=[sneaked, Author(name="Bo Chan", url="https://partner.example/bo")]),
+                  None)
+    [entry] = parsed(feeds, "atom").entries
+    assert [(a.name, a.get("href")) for a in entry.authors] == [("Ann Lee", None), ("Bo Chan", "https://partner.example/bo")]
+    assert b"javascript:" not in feeds.feed_paths["atom"].read_bytes()
+    [item] = json.loads(feeds.feed_paths["json"].read_bytes())["items"]
+    assert item["authors"] == [{"name": "Ann Lee"}, {"name": "Bo Chan", "url": "https://partner.example/bo"}]
+
+
+def test_a_body_that_skipped_validation_is_sanitized_on_its_way_into_the_feeds(tmp_path: Path) -> None:
+    """model_copy runs no validator: the outlet allowlists the body itself where it leaves the worker."""
+    from worker.outlets.feed_render import render_atom, render_json_feed, render_rss
+
+    unchecked = article(1).model_copy(update={"body_html": '<p onclick="alert(1)">Hi<script>alert(2)</script>'
+                                                           '<a href="javascript:alert(3)">x</a></p>'})
+    for data in (render_rss([unchecked], "T", "https://outlet.example/", "D"),
+                 render_atom([unchecked], "T", "https://outlet.example/", "D", "urn:feed")):
+        [entry] = feedparser.parse(data, sanitize_html=False).entries
+        assert entry.content[0].value.startswith("<p>Hi<a>x</a></p>")
+    [item] = json.loads(render_json_feed([unchecked], "T", "https://outlet.example/", "D"))["items"]
+    assert item["content_html"].startswith("<p>Hi<a>x</a></p>")

@@ -7,6 +7,13 @@ Each item carries the full content with the attribution line (linked to the part
 its end, the authors, the section and tags as categories, the lead image as an enclosure, and the
 partner as source: RSS `<source url="canonical URL">Partner</source>`, Atom `<source>` with the
 partner's id, title and link, JSON Feed a `_syndication` extension object.
+
+Encoding (worker/outlets/encoding.py): readers take RSS `title` and `description` as HTML (the spec says
+so for description; for title it says nothing, and most readers, feedparser included, treat it as HTML),
+so plain text goes into them HTML-escaped, and lxml escapes that again for XML. Atom says what each text
+construct is: every one is written as type="html" with escaped text, which a reader that honours the
+type shows exactly as written and a reader that renders every title as HTML (many do) shows the same.
+JSON Feed's title and summary are plain text by its spec and stay so; content_html is the allowlisted body.
 """
 from __future__ import annotations
 
@@ -15,12 +22,12 @@ import mimetypes
 import re
 from datetime import datetime, timezone
 from email.utils import format_datetime
-from html import escape
 from typing import Any
 from urllib.parse import urlsplit
 
 from lxml import etree
 
+from worker.outlets.encoding import attribution_html, html_body, html_text
 from worker.schema import Article
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -38,8 +45,7 @@ def entry_id(article: Article) -> str:
 
 
 def content_html(article: Article) -> str:
-    link = escape(article.url, quote=True)
-    return f'{article.body_html}\n<p class="attribution"><a href="{link}" rel="nofollow">{escape(article.attribution)}</a></p>'
+    return f"{html_body(article)}\n{attribution_html(article)}"
 
 
 def content_text(article: Article) -> str:
@@ -89,20 +95,20 @@ def render_rss(articles: list[Article], title: str, link: str, description: str,
                self_url: str | None = None) -> bytes:
     rss = etree.Element("rss", version="2.0", nsmap={"atom": ATOM, "content": CONTENT, "dc": DC})
     channel = _sub(rss, "channel")
-    _sub(channel, "title", title)
+    _sub(channel, "title", html_text(title))
     _sub(channel, "link", link)
-    _sub(channel, "description", description)
+    _sub(channel, "description", html_text(description))
     if self_url:
         _sub(channel, f"{{{ATOM}}}link", rel="self", type="application/rss+xml", href=self_url)
     _sub(channel, "lastBuildDate", format_datetime(feed_updated(articles), usegmt=True))
     _sub(channel, "generator", GENERATOR)
     for article in articles:
         item = _sub(channel, "item")
-        _sub(item, "title", article.headline)
+        _sub(item, "title", html_text(article.headline))
         _sub(item, "link", article.url)
         _sub(item, "guid", entry_id(article), isPermaLink="false")
         _sub(item, "pubDate", format_datetime(item_date(article), usegmt=True))
-        _sub(item, "description", article.description or article.body_text[:300])
+        _sub(item, "description", html_text(article.description or article.body_text[:300]))
         _sub(item, f"{{{CONTENT}}}encoded", content_html(article))
         for author in article.authors:  # RSS <author> must be an e-mail address; names go in dc:creator
             _sub(item, f"{{{DC}}}creator", author.name)
@@ -119,12 +125,17 @@ def _atom_date(value: datetime) -> str:
     return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+def _atom_text(parent: etree._Element, tag: str, text: str) -> etree._Element:
+    """An Atom text construct: declared HTML, holding the plain text HTML-escaped (see the module docstring)."""
+    return _sub(parent, f"{{{ATOM}}}{tag}", html_text(text), type="html")
+
+
 def render_atom(articles: list[Article], title: str, link: str, description: str, feed_id: str,
                 self_url: str | None = None) -> bytes:
     feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})
     _sub(feed, f"{{{ATOM}}}id", feed_id)
-    _sub(feed, f"{{{ATOM}}}title", title)
-    _sub(feed, f"{{{ATOM}}}subtitle", description)
+    _atom_text(feed, "title", title)
+    _atom_text(feed, "subtitle", description)
     _sub(feed, f"{{{ATOM}}}updated", _atom_date(feed_updated(articles)))
     _sub(feed, f"{{{ATOM}}}link", rel="alternate", href=link)
     if self_url:
@@ -135,7 +146,7 @@ def render_atom(articles: list[Article], title: str, link: str, description: str
     for article in articles:
         entry = _sub(feed, f"{{{ATOM}}}entry")
         _sub(entry, f"{{{ATOM}}}id", entry_id(article))
-        _sub(entry, f"{{{ATOM}}}title", article.headline)
+        _atom_text(entry, "title", article.headline)
         _sub(entry, f"{{{ATOM}}}updated", _atom_date(updated_date(article)))
         _sub(entry, f"{{{ATOM}}}published", _atom_date(item_date(article)))
         _sub(entry, f"{{{ATOM}}}link", rel="alternate", type="text/html", href=article.url)
@@ -147,18 +158,18 @@ def render_atom(articles: list[Article], title: str, link: str, description: str
         for name in categories(article):
             _sub(entry, f"{{{ATOM}}}category", term=name)
         if article.description:
-            _sub(entry, f"{{{ATOM}}}summary", article.description, type="text")
+            _atom_text(entry, "summary", article.description)
         _sub(entry, f"{{{ATOM}}}content", content_html(article), type="html")
         if article.lead_image:
             _sub(entry, f"{{{ATOM}}}link", rel="enclosure", href=article.lead_image.url,
                  type=image_type(article.lead_image.url))
         source = _sub(entry, f"{{{ATOM}}}source")
         _sub(source, f"{{{ATOM}}}id", f"urn:syndication-worker:source:{article.source.id}")
-        _sub(source, f"{{{ATOM}}}title", article.source.name)
+        _atom_text(source, "title", article.source.name)
         _sub(source, f"{{{ATOM}}}link", rel="alternate", href=article.url)
         _sub(source, f"{{{ATOM}}}updated", _atom_date(updated_date(article)))
         if article.rights and article.rights.copyright_notice:
-            _sub(entry, f"{{{ATOM}}}rights", article.rights.copyright_notice)
+            _atom_text(entry, "rights", article.rights.copyright_notice)
     return _serialize(feed)
 
 

@@ -1,11 +1,13 @@
 """The article as a standalone HTML page: what an editor sees before it goes on the outlet's site.
 
-body_html is already sanitized at extraction; everything else is text and is escaped here.
+Every field is written for the place it takes in the page (worker/outlets/encoding.py): text escaped as
+element content or as an attribute value, body_html allowlisted by nh3 once more on its way out.
 """
 from __future__ import annotations
 
 from html import escape
 
+from worker.outlets.encoding import html_body
 from worker.schema import Article
 
 _PAGE = """<!DOCTYPE html>
@@ -71,6 +73,6 @@ def render_article_html(article: Article) -> str:
         dateline=_date(article),
         section=f'<p class="section">{escape(article.section)}</p>\n' if article.section else "",
         figure=_figure(article),
-        body=article.body_html,
+        body=html_body(article),
         attribution=escape(article.attribution),
     )

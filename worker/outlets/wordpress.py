@@ -30,6 +30,16 @@ side safe on its own for the cases they cannot cover:
 
 Status belongs to the editors after the first delivery: a new version updates the content of the post
 and never changes its status, so a post an editor published (or trashed) stays so.
+
+Every field is HTML to WordPress: it stores title, excerpt, content and term names as given and prints
+them into its pages as they are; only users without `unfiltered_html` get them filtered, and the
+outlet's user is an Editor, who has it. So partner text goes in HTML-escaped (title, excerpt, term
+names, the featured image's title and caption), the body allowlisted by nh3 once more
+(worker/outlets/encoding.py), and the square brackets of body, excerpt and attribution fields as
+character references, so that `[video src=...]` or `[embed]` in a partner's article stays text instead
+of becoming a shortcode WordPress runs when it renders the post (titles are never run as shortcodes).
+The attribution template is the operator's and may use shortcodes; only the partner fields put into it
+are neutralized.
 """
 from __future__ import annotations
 
@@ -38,20 +48,20 @@ import os
 import re
 import threading
 import unicodedata
-from html import escape
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
 from worker.errors import ConfigError
 from worker.outlets.base import Outlet, OutletOptions, RemoteRef
+from worker.outlets.encoding import html_attribute, html_body, html_text
 from worker.outlets.wordpress_client import (
     Credentials,
     WordPressClient,
     WordPressRejectedError,
 )
 from worker.outlets.wordpress_media import ImageDownloader, ensure_featured_media
-from worker.schema import Article
+from worker.schema import Article, Image
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +69,13 @@ DEFAULT_ATTRIBUTION = '<p class="syndication-attribution"><a href="{url}">{attri
 _TEMPLATE_FIELDS = {"url": "https://partner.example/a", "attribution": "From Partner", "source_name": "Partner",
                     "headline": "Headline"}
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
+#: brackets as character references: the same text in HTML, but never a shortcode to WordPress
+_SHORTCODE_BRACKETS = str.maketrans({"[": "&#91;", "]": "&#93;"})
+
+
+def inert_html(html: str) -> str:
+    """HTML that WordPress's shortcode parser finds nothing in (`[` and `]` are never markup in HTML)."""
+    return html.translate(_SHORTCODE_BRACKETS)
 
 
 class WordPressOptions(OutletOptions):
@@ -118,6 +135,16 @@ def post_slug(article: Article) -> str:
     words = unicodedata.normalize("NFKD", article.headline).encode("ascii", "ignore").decode().lower()
     readable = _NOT_SLUG.sub("-", words).strip("-")[:80].rstrip("-") or "article"
     return f"{readable}-{article.id[:12]}"
+
+
+def _html_ready(image: Image) -> Image:
+    """The lead image with the fields WordPress takes as HTML (the media's title and caption are made
+    from caption and credit) escaped; alt stays text: WordPress strips tags from it and escapes it itself."""
+    return image.model_copy(update={
+        "caption": html_text(image.caption) if image.caption else None,
+        "credit": html_text(image.credit) if image.credit else None,
+        "alt": image.alt or image.caption,
+    })
 
 
 def _meta_version(post: dict[str, Any]) -> int:
@@ -257,9 +284,9 @@ class WordPressOutlet(Outlet):
     def _post_fields(self, article: Article) -> dict[str, Any]:
         opts = self.opts
         fields: dict[str, Any] = {
-            "title": article.headline,
-            "content": article.body_html.strip() + "\n" + self._attribution(article),
-            "excerpt": article.description or "",
+            "title": html_text(article.headline),
+            "content": inert_html(html_body(article).strip()) + "\n" + self._attribution(article),
+            "excerpt": inert_html(html_text(article.description)),
             "meta": {
                 "syndication_id": article.id,
                 "syndication_version": str(article.version),
@@ -277,7 +304,8 @@ class WordPressOutlet(Outlet):
         if article.lead_image is None:
             fields["featured_media"] = 0  # a version without an image takes the old one off
         else:
-            media_id = ensure_featured_media(self.client, self.downloader, article.lead_image, article.headline)
+            media_id = ensure_featured_media(self.client, self.downloader, _html_ready(article.lead_image),
+                                             html_text(article.headline))
             if media_id is None:
                 log.warning("article %s goes to %s without its featured image", article.id, opts.url)
             else:
@@ -296,10 +324,12 @@ class WordPressOutlet(Outlet):
         return list(dict.fromkeys(t.strip() for t in article.tags if t.strip())) if self.opts.tags else []
 
     def _term_ids(self, taxonomy: str, names: list[str]) -> list[int]:
-        return list(dict.fromkeys(self.client.term_id(taxonomy, name) for name in names))
+        # term names are HTML to WordPress too (it stores "A &amp; B" for "A & B" whatever it is sent);
+        # sent unescaped, a name made of markup would be stripped to nothing and refused
+        return list(dict.fromkeys(self.client.term_id(taxonomy, html_text(name)) for name in names))
 
     def _attribution(self, article: Article) -> str:
         return self.opts.attribution_template.format(
-            url=escape(article.url, quote=True), attribution=escape(article.attribution),
-            source_name=escape(article.source.name), headline=escape(article.headline),
+            url=inert_html(html_attribute(article.url)), attribution=inert_html(html_text(article.attribution)),
+            source_name=inert_html(html_text(article.source.name)), headline=inert_html(html_text(article.headline)),
         )
