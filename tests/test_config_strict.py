@@ -153,3 +153,58 @@ def test_allow_entries_with_ports_load_and_bad_ones_name_the_line(tmp_path: Path
                      f"    allow_private_networks:\n      - 10.0.0.6\n      - '{bad}'\n")
         with pytest.raises(ConfigError, match=rf"{path}, line 7, source 'good', field 'allow_private_networks'.*{says}"):
             load_sources(path)
+
+
+# --- follow-up: numeric outlet options are bounded too ------------------------------------------------
+
+OUTLET_HEADS = {
+    "feeds": "    directory: /tmp/feeds\n    title: Feeds\n    link: https://outlet.example/\n",
+    "webhook": "    url: https://receiver.example/hook\n    secret_env: HOOK_SECRET\n",
+    "wordpress": "    url: https://news.example.org\n    username: bot\n    app_password_env: WP_PASSWORD\n",
+}
+
+
+def outlet_yaml(kind: str, extra: str) -> str:
+    """An otherwise valid outlet of `kind` whose option lines end with `extra` (line 6 for feeds and
+    wordpress, line 5 for webhook)."""
+    return f"outlets:\n  - id: out\n    kind: {kind}\n" + OUTLET_HEADS[kind] + extra
+
+
+@pytest.mark.parametrize(("kind", "field", "value", "says"), [
+    ("feeds", "max_items", "10001", "less than or equal to 10000"),
+    ("feeds", "max_items", "0", "greater than or equal to 1"),
+    ("feeds", "max_items", ".inf", "finite number"),
+    ("webhook", "timeout", "601", "less than or equal to 600"),
+    ("webhook", "timeout", ".inf", "finite number"),
+    ("webhook", "timeout", ".nan", "finite number"),
+    ("webhook", "timeout", "0", "greater than 0"),
+    ("wordpress", "timeout", "1e300", "less than or equal to 600"),
+    ("wordpress", "timeout", ".inf", "finite number"),
+    ("wordpress", "max_image_bytes", "99999999999999999999", "less than or equal to"),
+    ("wordpress", "max_image_bytes", "0", "greater than 0"),
+    ("wordpress", "author", "99999999999999999999", "less than or equal to"),
+    ("wordpress", "author", "0", "greater than or equal to 1"),
+    ("wordpress", "author", "-3", "greater than or equal to 1"),
+])
+def test_every_numeric_outlet_option_has_bounds(tmp_path: Path, kind: str, field: str, value: str, says: str) -> None:
+    path = write(tmp_path, "outlets.yaml", outlet_yaml(kind, f"    {field}: {value}\n"))
+    line = 7 if kind != "webhook" else 6
+    with pytest.raises(ConfigError, match=rf"{path}, line {line}, outlet 'out', field '{field}': Input should be.*{says}"):
+        load_outlets(path)
+
+
+def test_an_absurd_outlet_timeout_is_refused_by_check_naming_file_line_outlet_and_field(tmp_path: Path) -> None:
+    write(tmp_path, "sources.yaml", "sources:\n" + GOOD_SOURCE)
+    path = write(tmp_path, "outlets.yaml", outlet_yaml("webhook", "    timeout: .inf\n"))
+    result = syndicate_check(tmp_path)
+    assert result.returncode == 2, result.stdout
+    assert f"{path}, line 6, outlet 'out', field 'timeout': Input should be a finite number" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_outlet_numbers_inside_the_bounds_load(tmp_path: Path) -> None:
+    path = write(tmp_path, "outlets.yaml",
+                 outlet_yaml("wordpress", "    timeout: 600\n    max_image_bytes: 1\n    author: 7\n") +
+                 "  - id: hook\n    kind: webhook\n" + OUTLET_HEADS["webhook"] + "    timeout: 0.5\n" +
+                 "  - id: feed\n    kind: feeds\n" + OUTLET_HEADS["feeds"] + "    max_items: 10000\n")
+    assert set(load_outlets(path)) == {"out", "hook", "feed"}

@@ -25,6 +25,12 @@ class RemoteRef:
     url: str | None = None
 
 
+#: the longest `timeout` any outlet takes, in seconds (ten minutes). Every outlet number has an upper
+#: bound and no inf/nan, as the source fields do (worker/config.py): each ends up in a socket timeout, a
+#: deadline or a list length, where `.inf` or 1e300 passed the check and then failed or hung at delivery.
+MAX_OUTLET_TIMEOUT = 600.0
+
+
 class OutletOptions(BaseModel):
     """Base of each outlet kind's options; unknown keys are errors so typos are caught at load time."""
 

@@ -35,6 +35,8 @@ from worker.outlets.files import write_atomically
 from worker.schema import Article
 
 STATE_FORMAT = 1
+#: most items a feed may hold (feed readers take the newest few dozen anyway)
+MAX_FEED_ITEMS = 10_000
 
 
 class FeedsOptions(OutletOptions):
@@ -43,7 +45,8 @@ class FeedsOptions(OutletOptions):
     #: the outlet's own site: the feeds' home page link
     link: str
     description: str = ""
-    max_items: int = Field(default=50, ge=1)
+    #: newest articles the feeds hold; every publish re-renders them all, hence the bound
+    max_items: int = Field(default=50, ge=1, le=MAX_FEED_ITEMS)
     #: feed.xml, feed.atom, feed.json
     base_name: str = Field(default="feed", pattern=r"^[A-Za-z0-9_.-]+$")
     #: where `directory` is served on the web, if it is; gives the feeds their self links

@@ -52,7 +52,7 @@ from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 
 from worker.errors import ConfigError, OutletDeadlineError, OutletRejectedError, OutletUnavailableError
 from worker.http_deadline import Deadline, deadline_session
-from worker.outlets.base import Outlet, OutletOptions, RemoteRef
+from worker.outlets.base import MAX_OUTLET_TIMEOUT, Outlet, OutletOptions, RemoteRef
 from worker.outlets.signing import Scheme, signing_headers, standard_key
 from worker.schema import Article, to_ninjs
 from worker.retry_after import retry_after_seconds
@@ -73,7 +73,7 @@ class WebhookOptions(OutletOptions):
     #: which signature headers to send (see the module docstring)
     signature: Scheme = "both"
     #: total seconds one request may take: connecting, sending, and the whole answer
-    timeout: float = Field(default=10.0, gt=0)
+    timeout: float = Field(default=10.0, gt=0, le=MAX_OUTLET_TIMEOUT, allow_inf_nan=False)
     #: extra headers the receiver wants (routing keys and the like); never secrets
     headers: dict[str, str] = Field(default_factory=dict)
 

@@ -53,7 +53,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from worker.errors import ConfigError
-from worker.outlets.base import Outlet, OutletOptions, RemoteRef
+from worker.outlets.base import MAX_OUTLET_TIMEOUT, Outlet, OutletOptions, RemoteRef
 from worker.outlets.encoding import html_attribute, html_body, html_text
 from worker.outlets.wordpress_client import (
     Credentials,
@@ -68,6 +68,10 @@ log = logging.getLogger(__name__)
 DEFAULT_ATTRIBUTION = '<p class="syndication-attribution"><a href="{url}">{attribution}</a></p>'
 _TEMPLATE_FIELDS = {"url": "https://partner.example/a", "attribution": "From Partner", "source_name": "Partner",
                     "headline": "Headline"}
+#: largest WordPress object id: PHP's integer (ids are BIGINT UNSIGNED columns, but PHP reads them as int)
+MAX_WP_ID = 2**63 - 1
+#: largest featured image the outlet downloads: it is held in memory and uploaded in one request
+MAX_IMAGE_BYTES = 256 * 1024 * 1024
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 #: brackets as character references: the same text in HTML, but never a shortcode to WordPress
 _SHORTCODE_BRACKETS = str.maketrans({"[": "&#91;", "]": "&#93;"})
@@ -88,7 +92,7 @@ class WordPressOptions(OutletOptions):
     #: status of a new post; later versions leave the status to the site's editors
     status: Literal["draft", "publish"] = "draft"
     #: WordPress user id credited as author; the authenticated user when unset
-    author: int | None = None
+    author: int | None = Field(default=None, ge=1, le=MAX_WP_ID)
     #: section → category name; a section mapped to null gets no category, an unmapped one its own name
     category_map: dict[str, str | None] = Field(default_factory=dict)
     default_categories: list[str] = Field(default_factory=list)
@@ -99,9 +103,9 @@ class WordPressOptions(OutletOptions):
     #: what withdrawing does to the post: back to draft (kept for the record) or to the trash
     withdraw_action: Literal["draft", "trash"] = "draft"
     #: seconds for each request to WordPress, and for downloading an image from the partner
-    timeout: float = Field(default=30, gt=0)
+    timeout: float = Field(default=30, gt=0, le=MAX_OUTLET_TIMEOUT, allow_inf_nan=False)
     #: images larger than this are not uploaded (the post goes out without a featured image)
-    max_image_bytes: int = Field(default=15 * 1024 * 1024, gt=0)
+    max_image_bytes: int = Field(default=15 * 1024 * 1024, gt=0, le=MAX_IMAGE_BYTES)
     #: networks the partner's images may live on although they are private (SSRF guard, as for sources)
     image_allow_private_networks: list[str] = Field(default_factory=list)
 
