@@ -208,3 +208,20 @@ def test_outlet_numbers_inside_the_bounds_load(tmp_path: Path) -> None:
                  "  - id: hook\n    kind: webhook\n" + OUTLET_HEADS["webhook"] + "    timeout: 0.5\n" +
                  "  - id: feed\n    kind: feeds\n" + OUTLET_HEADS["feeds"] + "    max_items: 10000\n")
     assert set(load_outlets(path)) == {"out", "hook", "feed"}
+
+
+def test_wordpress_image_allow_entries_are_validated_at_load_with_their_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "outlets.yaml", outlet_yaml(
+        "wordpress", "    image_allow_private_networks: ['10.0.0.5:8080', '[fd00::1]:443', '127.0.0.1/32']\n"))
+    assert len(load_outlets(path)["out"].options["image_allow_private_networks"]) == 3
+    for bad, says in (("10.0.0.5:99999", "port must be a number from 1 to 65535"),
+                      ("intranet", "not an IP address or CIDR network")):
+        path = write(tmp_path, "outlets.yaml", outlet_yaml(
+            "wordpress", f"    image_allow_private_networks:\n      - 10.0.0.6\n      - '{bad}'\n"))
+        with pytest.raises(ConfigError, match=rf"{path}, line 9, outlet 'out', field "
+                                              rf"'image_allow_private_networks'.*{says}"):
+            load_outlets(path)
+    write(tmp_path, "sources.yaml", "sources:\n" + GOOD_SOURCE)
+    result = syndicate_check(tmp_path)
+    assert result.returncode == 2 and f"{path}, line 9, outlet 'out'" in result.stderr, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr

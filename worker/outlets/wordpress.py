@@ -52,6 +52,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
+from worker.config import AllowEntryText
 from worker.errors import ConfigError
 from worker.outlets.base import MAX_OUTLET_TIMEOUT, Outlet, OutletOptions, RemoteRef
 from worker.outlets.encoding import html_attribute, html_body, html_text
@@ -106,8 +107,9 @@ class WordPressOptions(OutletOptions):
     timeout: float = Field(default=30, gt=0, le=MAX_OUTLET_TIMEOUT, allow_inf_nan=False)
     #: images larger than this are not uploaded (the post goes out without a featured image)
     max_image_bytes: int = Field(default=15 * 1024 * 1024, gt=0, le=MAX_IMAGE_BYTES)
-    #: networks the partner's images may live on although they are private (SSRF guard, as for sources)
-    image_allow_private_networks: list[str] = Field(default_factory=list)
+    #: networks the partner's images may live on although they are private (SSRF guard, as for sources),
+    #: each optionally on one port only (10.0.0.5:8080); checked at load like a source's entries
+    image_allow_private_networks: list[AllowEntryText] = Field(default_factory=list)
 
     @field_validator("url")
     @classmethod
