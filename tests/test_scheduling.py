@@ -1,15 +1,20 @@
-"""Beat's tick (worker/scheduling.py) on a real Redis: one source's bad state never stops the tick for the
-others."""
+"""Beat's tick (worker/scheduling.py, worker/tasks.py) on a real Redis: one source's bad state never stops
+the tick for the others, and a broken live edit of sources.yaml never stops it at all."""
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
 
 from worker.config import FeedDiscovery, Source
+from worker.pipeline import Services
 from worker.scheduling import claim_due_sources, poll_due_key
+from worker.settings import load_settings
+from worker.tasks import dispatch_due_polls
 
 
 @pytest.fixture
@@ -64,3 +69,32 @@ def test_an_unreachable_redis_still_fails_the_tick(redis_key_prefix: str) -> Non
     unreachable = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=2)
     with pytest.raises(redis.ConnectionError):
         claim_due_sources(unreachable, redis_key_prefix, [source("first")], lambda source_id: None)
+
+
+def test_a_broken_live_edit_of_sources_yaml_keeps_the_tick_on_the_last_good_config(
+    client: redis.Redis, redis_url: str, redis_key_prefix: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    sources_yaml = tmp_path / "sources.yaml"
+    feed = "discover: [{kind: feed, url: 'https://first.example/feed.xml'}]"
+    sources_yaml.write_text("sources:\n"
+                            f"  - {{id: first, name: First, allowed_domains: [first.example], interval: 10, {feed}}}\n"
+                            f"  - {{id: second, name: Second, allowed_domains: [second.example], interval: 10, {feed}}}\n")
+    settings = load_settings({"CONFIG_DIR": str(tmp_path), "REDIS_URL": redis_url,
+                              "SYNDICATION_REDIS_KEY_PREFIX": redis_key_prefix,
+                              "SYNDICATION_VAR_DIR": str(tmp_path / "var")})
+    svc = Services(settings, redis_client=client)
+    dispatched: list[str] = []
+    assert dispatch_due_polls(svc, dispatched.append) == ["first", "second"]
+
+    # an operator's edit, half done: the tick must go on with the sources it had
+    sources_yaml.write_text("sources:\n"
+                            f"  - {{id: first, name: First, allowed_domains: [first.example], interval: 1, {feed}}}\n")
+    stat = sources_yaml.stat()
+    os.utime(sources_yaml, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # a change even on a coarse clock
+    for source_id in ("first", "second"):
+        client.delete(poll_due_key(redis_key_prefix, source_id))  # both due again, as an interval later
+    with caplog.at_level(logging.ERROR, logger="worker.pipeline"):
+        assert dispatch_due_polls(svc, dispatched.append) == ["first", "second"]
+    assert f"{sources_yaml}, line 2, source 'first', field 'interval'" in caplog.text
+    assert "keeping the last good config" in caplog.text
+    assert client.ttl(poll_due_key(redis_key_prefix, "first")) > 5  # scheduled with the good interval

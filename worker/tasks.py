@@ -25,8 +25,8 @@ from celery.utils.time import get_exponential_backoff_interval
 from redis.exceptions import LockError
 
 from worker.app import app, broker_url_for
-from worker.config import load_config
 from worker.errors import (
+    ConfigError,
     HostBackedOffError,
     PermanentError,
     StoreUnavailableError,
@@ -161,11 +161,24 @@ def held_lock(name: str, ttl: float) -> Iterator[Callable[[], None] | None]:
 
 @app.task(bind=True, name="syndication.schedule_polls", ignore_result=True)
 def schedule_polls(self: Task) -> list[str]:
-    """Beat's tick: dispatch a poll for each due source (config re-read each time, so edits apply)."""
-    svc = services()
-    config = load_config(svc.settings.config_dir)
-    return claim_due_sources(redis_client(), svc.settings.redis_key_prefix, config.sources.values(),
-                             lambda source_id: poll_source.apply_async((source_id,)))
+    """Beat's tick: dispatch a poll for each due source (config re-read when it changes, so edits apply)."""
+    return dispatch_due_polls(services(), lambda source_id: poll_source.apply_async((source_id,)))
+
+
+def dispatch_due_polls(svc: Services, dispatch: Callable[[str], object]) -> list[str]:
+    """Claim and dispatch the due sources of the Services' config: the last good one, as ingest uses.
+
+    Why not load_config here: one broken live edit of sources.yaml then failed every tick, so no source
+    was polled until someone fixed the file. svc.config keeps the last good config and logs why the edit
+    was ignored; only a worker that never had a good config has nothing to schedule (logged each tick).
+    """
+    try:
+        config = svc.config
+    except ConfigError as exc:
+        log.error("no source scheduled: the config has never loaded: %s", exc)
+        return []
+    assert svc.redis_client is not None
+    return claim_due_sources(svc.redis_client, svc.settings.redis_key_prefix, config.sources.values(), dispatch)
 
 
 @app.task(bind=True, name="syndication.poll_source", throws=(PermanentError,), max_retries=None)
