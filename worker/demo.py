@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from worker.embedded_redis import EmbeddedRedis
 from worker.sample_site import SampleSite
@@ -34,8 +35,8 @@ sources:
     name: The Epoch Times
     attribution: "From {{source_name}}"
     allowed_domains: [127.0.0.1, partner.test]
-    # the sample site runs on this machine; a real partner never needs this
-    allow_private_networks: [127.0.0.1]
+    # the sample site runs on this machine, on this port only; a real partner never needs this
+    allow_private_networks: ["127.0.0.1:{port}"]
     discover:
       - {{kind: feed, url: "{feed_url}"}}
     selectors:
@@ -52,10 +53,14 @@ outlets:
 
 
 def _write_demo_config(var_dir: Path, feed_url: str) -> tuple[Path, Path]:
+    """The demo's config: loopback is allowed on the sample site's own port only, so nothing the
+    partner links to (a redirect, a feed link) can reach another service on this machine."""
+    port = urlsplit(feed_url).port
+    assert port is not None, feed_url  # SampleSite's origin always names its port
     config_dir = var_dir / "demo" / "config"
     config_dir.mkdir(parents=True, exist_ok=True)
     outlet_dir = var_dir / "outlets" / "demo-files"
-    (config_dir / "sources.yaml").write_text(SOURCES_YAML.format(feed_url=feed_url), encoding="utf-8")
+    (config_dir / "sources.yaml").write_text(SOURCES_YAML.format(feed_url=feed_url, port=port), encoding="utf-8")
     (config_dir / "outlets.yaml").write_text(OUTLETS_YAML.format(directory=outlet_dir), encoding="utf-8")
     return config_dir, outlet_dir
 
