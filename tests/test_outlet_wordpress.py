@@ -569,3 +569,28 @@ def test_a_site_dripping_its_answer_is_cut_at_the_outlets_timeout(monkeypatch: p
         with pytest.raises(OutletDeadlineError, match="within 2s"):
             make_outlet(site.url("/"), "editor", timeout=2).check()
         assert time.monotonic() - started < 2 + 10  # the deadline plus a generous margin, not the 30 s drip
+
+
+# --- answers that will never turn into a success (issue 13 follow-up) --------------------------------
+
+@pytest.mark.wordpress
+@pytest.mark.parametrize("tag", ["%41", "%e2%80%8b"])
+def test_a_tag_wordpress_sanitizes_to_nothing_is_a_permanent_failure_naming_code_and_field(
+        outlet: WordPressOutlet, wp_env: WordPressSite, image_server: HTTPServer, tag: str) -> None:
+    # the real WordPress: its REST API runs sanitize_text_field on a term's name, which drops %-escapes,
+    # so the name is empty and wp_insert_term answers HTTP 500 empty_term_name, however often it is sent
+    article = variant(image_server, tags=["Iraq", tag])
+    with pytest.raises(WordPressRejectedError) as caught:
+        outlet.publish(article, None)
+    assert not isinstance(caught.value, OutletUnavailableError)  # permanent: no retry, ever
+    assert caught.value.status == 500 and caught.value.wp_code == "empty_term_name"
+    assert "HTTP 500 empty_term_name" in caught.value.reason
+    assert f"field 'name' ({tag!r})" in caught.value.reason and "tags" in caught.value.reason
+
+
+@pytest.mark.wordpress
+def test_an_invalid_parameter_is_permanent_and_names_the_field(outlet: WordPressOutlet, wp_env: WordPressSite) -> None:
+    with pytest.raises(WordPressRejectedError) as caught:
+        outlet.client.call("POST", "/wp/v2/tags", json={"name": "Iraq", "description": ["not", "text"]})
+    assert caught.value.status == 400 and caught.value.wp_code == "rest_invalid_param"
+    assert "field 'description' (\"['not', 'text']\"): description is not of type string" in caught.value.reason

@@ -4,7 +4,13 @@ Every HTTP outcome maps to the worker's failure names, so the task knows whether
 - connection errors, timeouts, an answer cut short, 408, 429 and 5xx → OutletUnavailableError (transient;
   Retry-After kept); a request not answered in full within `timeout` → OutletDeadlineError (transient);
 - 401 and 403 → OutletRejectedError naming the user and the environment variable of the password;
-- any other 4xx → WordPressRejectedError (permanent) carrying WordPress's error code and message.
+- any other 4xx → WordPressRejectedError (permanent) carrying WordPress's error code and message, and
+  the fields it names (rest_invalid_param and rest_missing_callback_param list them in data.params);
+- a 5xx carrying an error code that says the request itself is wrong (NEVER_SUCCEEDS) → WordPressRejectedError
+  too, naming the code and the field. WordPress answers every WP_Error that has no status of its own as
+  HTTP 500, so wp_insert_term refusing a tag whose name sanitize_text_field strips to nothing ("%41")
+  looks like a server failure, and the delivery was retried forever. term_exists (HTTP 400, with the
+  existing term's id) is not a failure at all: term_id() takes that id.
 
 Routes: WordPress announces where its REST API lives in a `Link: <...>; rel="https://api.w.org/"` header
 on every page. With pretty permalinks that is /wp-json/; without them (plain permalinks, or a server
@@ -31,6 +37,17 @@ from worker.retry_after import retry_after_seconds
 API_REL = "https://api.w.org/"
 #: a server answering with no Retry-After gets this long before the task tries again
 DEFAULT_RETRY_AFTER = 30.0
+#: WordPress error codes meaning "this request will never succeed", whatever HTTP status carries them,
+#: each with the request field it is about. All come from wp_insert_term (wp-includes/taxonomy.php),
+#: whose errors the REST terms controller passes on without a status, hence as HTTP 500. db_insert_error
+#: is not here: a database that failed an insert may well take it the next time.
+NEVER_SUCCEEDS: dict[str, str] = {
+    "empty_term_name": "name",  # the name is empty once WordPress strips tags and %-escapes from it
+    "invalid_taxonomy": "taxonomy",
+    "invalid_term_id": "parent",
+    "missing_parent": "parent",
+    "duplicate_term_slug": "slug",
+}
 
 
 class WordPressRejectedError(OutletRejectedError):
@@ -46,6 +63,26 @@ class WordPressRejectedError(OutletRejectedError):
 def same_name(a: str, b: str) -> bool:
     """Term names compare as WordPress shows them: HTML entities undone (it stores & as &amp;), any case."""
     return html.unescape(a).strip().casefold() == html.unescape(b).strip().casefold()
+
+
+def _fields_named(wp_code: str, data: dict[str, Any], sent: Any) -> str:
+    """"field 'name' ('%41')": the request fields a refusal is about, with what we sent in each, so the
+    operator reading the ledger sees which partner text WordPress could not take."""
+    params = data.get("params")
+    names: list[str] = []
+    if isinstance(params, dict):  # rest_invalid_param: {field: why}
+        names = [str(name) for name in params]
+    elif isinstance(params, list):  # rest_missing_callback_param: [field, ...]
+        names = [str(name) for name in params]
+    elif wp_code in NEVER_SUCCEEDS:
+        names = [NEVER_SUCCEEDS[wp_code]]
+    described = []
+    for name in names[:5]:
+        value = sent.get(name) if isinstance(sent, dict) else None
+        why = params.get(name) if isinstance(params, dict) else None
+        described.append(f"field {name!r}" + (f" ({str(value)[:200]!r})" if value is not None else "")
+                         + (f": {html.unescape(str(why))[:200]}" if why else ""))
+    return "; ".join(described)
 
 
 @dataclass(frozen=True)
@@ -129,7 +166,7 @@ class WordPressClient:
                 raise self._too_slow(method, route) from exc
             # an answer cut mid-body (ChunkedEncodingError) is a network failure too: worth a retry
             raise OutletUnavailableError(f"WordPress at {self.base_url}: {method} {route} failed: {exc}") from exc
-        self._raise_for_status(response, method, route)
+        self._raise_for_status(response, method, route, json)
         try:
             return response.json()
         except ValueError:
@@ -142,7 +179,7 @@ class WordPressClient:
         return OutletDeadlineError(
             f"WordPress at {self.base_url} did not answer {method} {route} within {self.timeout:g}s")
 
-    def _raise_for_status(self, response: requests.Response, method: str, route: str) -> None:
+    def _raise_for_status(self, response: requests.Response, method: str, route: str, sent: Any = None) -> None:
         status = response.status_code
         if status < 400:
             return
@@ -155,7 +192,11 @@ class WordPressClient:
         wp_code = str(body.get("code") or "")
         message = html.unescape(str(body.get("message") or response.reason or "")).strip()
         what = f"{method} {route}: HTTP {status}" + (f" {wp_code}" if wp_code else "") + (f": {message}" if message else "")
-        if status in (408, 429) or status >= 500:
+        data = body.get("data") if isinstance(body.get("data"), dict) else {}
+        fields = _fields_named(wp_code, data, sent)
+        if fields:
+            what += f" ({fields})"
+        if (status in (408, 429) or status >= 500) and wp_code not in NEVER_SUCCEEDS:
             wait = retry_after_seconds(response.headers.get("Retry-After"))
             raise OutletUnavailableError(f"WordPress at {self.base_url} is unavailable ({what})",
                                          retry_after=wait if wait is not None else DEFAULT_RETRY_AFTER)
@@ -164,7 +205,6 @@ class WordPressClient:
                 f"WordPress at {self.base_url} refused user {self.credentials.username!r} ({what}); check the "
                 f"user's role and the Application Password in the environment variable {self.credentials.env_name}"
             )
-        data = body.get("data") if isinstance(body.get("data"), dict) else {}
         raise WordPressRejectedError(f"WordPress at {self.base_url} rejected {what}", status, wp_code, data)
 
     # --- posts ----------------------------------------------------------------------------------
