@@ -594,3 +594,85 @@ def test_an_invalid_parameter_is_permanent_and_names_the_field(outlet: WordPress
         outlet.client.call("POST", "/wp/v2/tags", json={"name": "Iraq", "description": ["not", "text"]})
     assert caught.value.status == 400 and caught.value.wp_code == "rest_invalid_param"
     assert "field 'description' (\"['not', 'text']\"): description is not of type string" in caught.value.reason
+
+
+# --- the announced API address and the size of answers (issue 13 follow-up) --------------------------
+# Loopback stand-ins: the real WordPress announces an absolute Link on its own host and answers small;
+# these answers are what a proxy in front of a site, a plugin or a compromised site can send.
+
+def announcing(httpserver: HTTPServer, link: str) -> None:
+    httpserver.expect_request("/", method="HEAD").respond_with_data(
+        "", headers={"Link": f'<{link}>; rel="https://api.w.org/"'})
+
+
+@pytest.mark.parametrize(("link", "path", "query"), [
+    ("/wp-json/", "/wp-json/wp/v2/users/me", None),
+    ("wp-json", "/wp-json/wp/v2/users/me", None),
+    ("/?rest_route=/", "/", "/wp/v2/users/me"),
+])
+def test_a_relative_api_link_is_resolved_against_the_site(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch,
+                                                          link: str, path: str, query: str | None) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, "x")
+    announcing(httpserver, link)
+    expected = {"rest_route": query, "context": "edit"} if query else {"context": "edit"}
+    httpserver.expect_request(path, query_string=expected).respond_with_json({"id": 3, "slug": "editor"})
+    client = make_outlet(httpserver.url_for("/"), "editor").client
+    assert client.me() == {"id": 3, "slug": "editor"}
+
+
+@pytest.mark.parametrize("announced", [
+    "http://localhost:{port}/wp-json/",        # another host name (the same server, so we see what came)
+    "http://127.0.0.1:{other}/wp-json/",       # another port
+    "ftp://127.0.0.1:{port}/wp-json/",         # another scheme
+    "//localhost:{port}/wp-json/",             # scheme-relative, to another host
+])
+def test_an_api_link_off_the_site_is_refused_and_gets_no_credentials(
+        httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch, announced: str) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, "x")
+    announcing(httpserver, announced.format(port=httpserver.port, other=httpserver.port + 1))
+    httpserver.expect_request("/wp-json/wp/v2/users/me").respond_with_json({"id": 3})
+    site = f"http://127.0.0.1:{httpserver.port}/"  # the stand-in listens on 127.0.0.1, alias localhost
+    with pytest.raises(OutletRejectedError, match="not on the site.*Application Password is not sent") as caught:
+        make_outlet(site, "editor").client.me()
+    assert not isinstance(caught.value, OutletUnavailableError)  # permanent: the site must be fixed
+    assert [request.path for request, _ in httpserver.log] == ["/"]  # only the discovery HEAD went out
+
+
+def _huge_json(total: int) -> Iterator[bytes]:
+    """A valid JSON list of `total` bytes or so, in 1 MiB pieces: the old client read it all and returned it."""
+    yield b"["
+    piece = b'{"id": 1},' * (1024 * 1024 // 10)
+    for _ in range(total // len(piece)):
+        yield piece
+    yield b'{"id": 1}]'
+
+
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_an_answer_over_the_cap_is_a_named_failure_without_reading_it_all(
+        httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch, gzipped: bool) -> None:
+    from werkzeug import Response
+
+    from worker.outlets.wordpress_client import MAX_ANSWER_BYTES, WordPressAnswerTooLargeError
+
+    monkeypatch.setenv(PASSWORD_ENV, "x")
+    stand_in(httpserver)
+    produced = {"bytes": 0}
+
+    def counted(chunks: Iterator[bytes]) -> Iterator[bytes]:
+        for chunk in chunks:
+            produced["bytes"] += len(chunk)
+            yield chunk
+
+    def endless(_request: Any) -> Response:
+        if gzipped:  # a bomb: 40 MiB of JSON in about 40 KB on the wire
+            body = zlib.compress(b"".join(_huge_json(40 * 1024 * 1024)), 9, wbits=31)
+            return Response(body, content_type="application/json", headers={"Content-Encoding": "gzip"})
+        return Response(counted(_huge_json(200 * 1024 * 1024)), content_type="application/json")
+
+    httpserver.expect_request("/wp-json/wp/v2/posts").respond_with_handler(endless)
+    client = make_outlet(httpserver.url_for("/"), "editor").client
+    with pytest.raises(WordPressAnswerTooLargeError, match=f"more than {MAX_ANSWER_BYTES} bytes") as caught:
+        client.find_posts(slug="a")
+    assert "GET /wp/v2/posts" in caught.value.reason
+    if not gzipped:  # the client hung up at the cap: the server got nowhere near the 200 MiB it had
+        assert produced["bytes"] < 100 * 1024 * 1024

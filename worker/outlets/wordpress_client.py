@@ -18,21 +18,38 @@ with no rewrite rules) only the `?rest_route=/wp/v2/...` form works, so the clie
 whichever form the site announced, falling back to `?rest_route=` (which every WordPress accepts).
 
 `timeout` is one total deadline per request (worker/http_deadline.py): connecting, the headers and the
-whole body, so a site that drips its answer holds a delivery no longer than that.
+whole body, so a site that drips its answer holds a delivery no longer than that. Answers are read under
+a size cap too (MAX_ANSWER_BYTES, counted on the wire and after gzip; worker/sizecap.py), so a site or a
+proxy in front of it answering endlessly cannot fill the worker's memory: WordPressAnswerTooLargeError.
+
+The announced REST API address is resolved against the site's URL (WordPress behind some proxies and
+plugins announces a relative `/wp-json/`), and must stay on the site: same host and port, http(s), https
+never downgraded to http. The Application Password goes with every request to that address, so a Link to
+another host (a compromised or misconfigured site, a hostile proxy) would hand it over; such a Link is a
+permanent failure (OutletRejectedError) naming both addresses.
 """
 from __future__ import annotations
 
 import html
+import json as jsonlib
 import threading
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, urljoin, urlsplit, urlunsplit
 
 import requests
 
-from worker.errors import OutletDeadlineError, OutletRejectedError, OutletUnavailableError
+from worker.errors import (
+    FetchDeadlineError,
+    FetchFailedError,
+    OutletDeadlineError,
+    OutletRejectedError,
+    OutletUnavailableError,
+    TooLargeError,
+)
 from worker.http_deadline import Deadline, deadline_session
 from worker.retry_after import retry_after_seconds
+from worker.sizecap import ACCEPT_ENCODING, read_capped
 
 API_REL = "https://api.w.org/"
 #: a server answering with no Retry-After gets this long before the task tries again
@@ -48,6 +65,16 @@ NEVER_SUCCEEDS: dict[str, str] = {
     "missing_parent": "parent",
     "duplicate_term_slug": "slug",
 }
+
+
+#: the largest answer read from WordPress: a page of 100 posts in edit context (raw and rendered content)
+#: is a few MiB; anything much larger is not a REST answer
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class WordPressAnswerTooLargeError(OutletRejectedError):
+    """WordPress (or whatever answers for it) sent more than MAX_ANSWER_BYTES; reading was stopped there."""
 
 
 class WordPressRejectedError(OutletRejectedError):
@@ -113,6 +140,7 @@ class WordPressClient:
             session = deadline_session()
             session.auth = (self.credentials.username, self.credentials.app_password)
             session.headers["User-Agent"] = self.user_agent
+            session.headers["Accept-Encoding"] = ACCEPT_ENCODING  # the codings read_capped can undo
             self._local.session = session
         return session
 
@@ -141,11 +169,34 @@ class WordPressClient:
         link = response.links.get(API_REL, {}).get("url")
         if not link:
             return fallback
+        link = urljoin(self.base_url + "/", link.strip())
         parts = urlsplit(link)
+        self._check_on_site(parts)
         query = dict(parse_qsl(parts.query))
         if "rest_route" in query:
             return urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")), query["rest_route"].rstrip("/")
         return link.rstrip("/"), None
+
+    def _check_on_site(self, api: SplitResult) -> None:
+        """Refuse an announced API address off the site: the credentials would go wherever it points."""
+        site = urlsplit(self.base_url + "/")
+
+        def port(parts: SplitResult) -> int | None:
+            try:
+                return parts.port or _DEFAULT_PORTS.get(parts.scheme.lower())
+            except ValueError:
+                return None
+        scheme = api.scheme.lower()
+        same_host = (api.hostname or "") == (site.hostname or "")
+        # http -> https on the same host is an upgrade WordPress sites behind TLS proxies announce; the
+        # port changes with the scheme then
+        upgrade = site.scheme == "http" and scheme == "https" and port(site) == 80 and port(api) == 443
+        if scheme not in ("http", "https") or not same_host or (port(api) != port(site) and not upgrade) or (
+                site.scheme == "https" and scheme == "http"):
+            raise OutletRejectedError(
+                f"WordPress at {self.base_url} announces its REST API at {urlunsplit(api)!r}, which is not on "
+                f"the site (another host, port or scheme); the Application Password is not sent there. Set the "
+                "outlet's url to the site's own address, or fix the site's home/siteurl options")
 
     def call(self, method: str, route: str, *, params: dict[str, Any] | None = None, json: Any = None,
              data: bytes | None = None, headers: dict[str, str] | None = None) -> Any:
@@ -158,17 +209,26 @@ class WordPressClient:
             url = endpoint
             query = {"rest_route": route_prefix + route, **query}
         try:
-            with Deadline(self.timeout) as deadline:  # the body is read inside too (no stream=True)
-                response = self.session.request(method, url, params=query, json=json, data=data, headers=headers,
-                                                timeout=deadline.timeouts(self.timeout, self.timeout))
+            with Deadline(self.timeout) as deadline, self.session.request(
+                    method, url, params=query, json=json, data=data, headers=headers, stream=True,
+                    timeout=deadline.timeouts(self.timeout, self.timeout)) as response:
+                body = read_capped(response, f"{method} {route}", MAX_ANSWER_BYTES, deadline=deadline)
         except requests.RequestException as exc:
             if deadline.expired or isinstance(exc, requests.Timeout):
                 raise self._too_slow(method, route) from exc
-            # an answer cut mid-body (ChunkedEncodingError) is a network failure too: worth a retry
             raise OutletUnavailableError(f"WordPress at {self.base_url}: {method} {route} failed: {exc}") from exc
-        self._raise_for_status(response, method, route, json)
+        except FetchDeadlineError as exc:
+            raise self._too_slow(method, route) from exc
+        except TooLargeError as exc:
+            raise WordPressAnswerTooLargeError(
+                f"WordPress at {self.base_url} answered {method} {route} with more than {MAX_ANSWER_BYTES} bytes "
+                f"({exc.reason}); not a REST API answer") from None
+        except FetchFailedError as exc:
+            # an answer cut mid-body (IncompleteRead) is a network failure too: worth a retry
+            raise OutletUnavailableError(f"WordPress at {self.base_url}: {method} {route} failed: {exc.reason}") from exc
+        self._raise_for_status(response, method, route, json, body)
         try:
-            return response.json()
+            return jsonlib.loads(body)
         except ValueError:
             raise OutletRejectedError(
                 f"WordPress at {self.base_url} answered {method} {route} with something that is not JSON "
@@ -179,12 +239,13 @@ class WordPressClient:
         return OutletDeadlineError(
             f"WordPress at {self.base_url} did not answer {method} {route} within {self.timeout:g}s")
 
-    def _raise_for_status(self, response: requests.Response, method: str, route: str, sent: Any = None) -> None:
+    def _raise_for_status(self, response: requests.Response, method: str, route: str, sent: Any = None,
+                          answer: bytes = b"") -> None:
         status = response.status_code
         if status < 400:
             return
         try:
-            body = response.json()
+            body = jsonlib.loads(answer) if answer else {}
         except ValueError:
             body = {}
         if not isinstance(body, dict):
