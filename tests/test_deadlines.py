@@ -19,11 +19,11 @@ from tests.plugins.celery_worker import ROOT
 from tests.support.slow_peer import Answer, SlowPeer, head, slow_body, slow_headers
 from worker.config import Source
 from worker.errors import FetchDeadlineError, OutletDeadlineError, TransientError
-from worker.fetch import fetch_page, fetch_resource, make_robots_cache
-from worker.http_deadline import Deadline, deadline_session
+from worker.http.client import fetch_page, fetch_resource, make_robots_cache
+from worker.http.deadline import Deadline, deadline_session
 from worker.outlets.wordpress_client import Credentials, WordPressClient
 from worker.outlets.wordpress_media import ImageDownloader
-from worker.ratelimit import LocalRateLimiter
+from worker.http.ratelimit import LocalRateLimiter
 from worker.settings import Settings, load_settings
 
 DEADLINE = 2.0

@@ -17,7 +17,7 @@ from worker.app import create_app
 from worker.schema import Author, SourceRef, make_article
 from worker.settings import load_settings
 from worker.store import DeliveryState, Store
-from worker.time_limits import GRACE, SLACK
+from worker.flow.time_limits import GRACE, SLACK
 
 SOFT_LIMIT = 2
 #: the peers drip for longer than every limit and retry of these tests together

@@ -12,8 +12,8 @@ import pytest
 
 from tests.plugins.celery_worker import ROOT
 from worker.config import load_sources
-from worker.demo import SOURCE_ID, _write_demo_config
-from worker.ssrf import parse_networks, refusal_reason
+from worker.local.demo import SOURCE_ID, _write_demo_config
+from worker.http.ssrf import parse_networks, refusal_reason
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from worker.discover import UnsafeXmlError, parse_feed, parse_sitemap
-from worker.discovery.xmlsafe import screen_feed
+from worker.discover.xmlsafe import screen_feed
 from worker.errors import PermanentError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "discovery"

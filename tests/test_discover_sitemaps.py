@@ -15,7 +15,7 @@ from worker.discover import (
     newer_than,
     parse_sitemap,
 )
-from worker.discovery.xmlsafe import gunzip_capped
+from worker.discover.xmlsafe import gunzip_capped
 
 FIXTURES = Path(__file__).parent / "fixtures" / "discovery"
 SITEMAP_URL = "https://news.example.com/sitemap.xml"

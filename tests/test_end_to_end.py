@@ -172,7 +172,7 @@ def test_waiting_out_a_backed_off_host_leaves_the_whole_retry_budget(
     the task still retries two failures (SYNDICATION_MAX_RETRIES=2) and succeeds on the third try."""
     import redis
 
-    from worker.ratelimit import RedisRateLimiter
+    from worker.http.ratelimit import RedisRateLimiter
 
     httpserver.expect_ordered_request(PAGE_PATH).respond_with_data("busy", status=502)
     httpserver.expect_ordered_request(PAGE_PATH).respond_with_data("busy", status=502)

@@ -5,7 +5,7 @@ import pytest
 
 from worker.errors import ExtractionError, PermanentError
 from worker.extract import extract_article
-from worker.decode import sniff_encoding as detect_encoding
+from worker.http.decode import sniff_encoding as detect_encoding
 
 URL = "https://news.example.com/a"
 PROSE = " ".join(f"Le texte numéro {i} raconte l’histoire complète aux lecteurs de ce journal français." for i in range(6))

@@ -17,8 +17,8 @@ from werkzeug import Request, Response
 from tests.plugins.celery_worker import ROOT
 from worker.config import Source
 from worker.errors import TooLargeError
-from worker.fetch import Validators, fetch_page, fetch_resource, make_robots_cache
-from worker.ratelimit import LocalRateLimiter
+from worker.http.client import Validators, fetch_page, fetch_resource, make_robots_cache
+from worker.http.ratelimit import LocalRateLimiter
 from worker.settings import Settings, load_settings
 
 MB = 1024 * 1024
@@ -134,8 +134,8 @@ CAPPED_FETCH = """
 import json, sys, tracemalloc
 from worker.config import Source
 from worker.errors import TooLargeError
-from worker.fetch import fetch_page, make_robots_cache, robots_sitemaps
-from worker.ratelimit import LocalRateLimiter
+from worker.http.client import fetch_page, make_robots_cache, robots_sitemaps
+from worker.http.ratelimit import LocalRateLimiter
 from worker.settings import load_settings
 
 url, limit = sys.argv[1], int(sys.argv[2])

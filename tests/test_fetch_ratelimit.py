@@ -13,7 +13,7 @@ from werkzeug import Request, Response
 
 from worker.config import Source
 from worker.errors import FetchFailedError, HostBackedOffError
-from worker.fetch import fetch_page, make_limiter, make_robots_cache
+from worker.http.client import fetch_page, make_limiter, make_robots_cache
 from worker.settings import Settings, load_settings
 
 RATE, BURST, PER_PROCESS = 4, 2, 8

@@ -9,9 +9,9 @@ from pytest_httpserver import HTTPServer
 
 from worker.config import Source
 from worker.errors import FetchFailedError, PermanentError, RobotsDisallowedError
-from worker.fetch import fetch_page, make_robots_cache, robots_sitemaps
-from worker.ratelimit import LocalRateLimiter
-from worker.robots import RobotsCache
+from worker.http.client import fetch_page, make_robots_cache, robots_sitemaps
+from worker.http.ratelimit import LocalRateLimiter
+from worker.http.robots import RobotsCache
 from worker.settings import Settings, load_settings
 
 ROBOTS = """\

@@ -22,10 +22,10 @@ from pytest_httpserver import HTTPServer
 
 from worker.config import Source
 from worker.errors import DomainNotAllowedError, PermanentError, PrivateAddressError
-from worker.fetch import fetch_page, make_robots_cache
-from worker.ratelimit import LocalRateLimiter
+from worker.http.client import fetch_page, make_robots_cache
+from worker.http.ratelimit import LocalRateLimiter
 from worker.settings import Settings, load_settings
-from worker.ssrf import guarded_adapter, parse_networks, refusal_reason
+from worker.http.ssrf import guarded_adapter, parse_networks, refusal_reason
 
 REAL_GETADDRINFO = socket.getaddrinfo
 

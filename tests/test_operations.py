@@ -15,7 +15,7 @@ import redis
 from tests.plugins.celery_worker import ROOT, Deployment
 from worker.schema import SourceRef, make_article
 from worker.store import DeliveryState, Store
-from worker.store_polling import LinkSeen
+from worker.store.polling import LinkSeen
 
 
 def syndicate(deployment: Deployment, *args: str) -> subprocess.CompletedProcess[str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from worker.atomic_write import write_atomically
+from worker.outlets.atomic_write import write_atomically
 from worker.outlets.files import FilesOptions, FilesOutlet
 from worker.schema import Author, Image, SourceRef, from_ninjs, make_article
 from worker.settings import load_settings
@@ -80,7 +80,7 @@ def test_withdraw_replaces_the_page_once_and_keeps_the_versions(tmp_path: Path) 
     assert [entry.get("withdrawn", False) for entry in log] == [False, True]
 
 
-# --- file modes and atomic writes (worker/atomic_write.py) ----------------------------------------------
+# --- file modes and atomic writes (worker/outlets/atomic_write.py) ----------------------------------------------
 
 ROOT = Path(__file__).resolve().parents[1]
 #: every kind of file the files and feeds outlets write, by the end of its name
@@ -111,7 +111,7 @@ def test_outlet_files_get_the_mode_the_umask_gives(tmp_path: Path, umask: int, m
 FAILING_WRITE = """
 import errno, resource, signal, sys
 from pathlib import Path
-from worker.atomic_write import write_atomically
+from worker.outlets.atomic_write import write_atomically
 # a real failure half-way through the write: files may not grow past 64 KiB in this process (EFBIG)
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))

@@ -21,8 +21,8 @@ from worker.errors import (
     PrivateAddressError,
 )
 from worker.outlets.base import Outlet, OutletOptions, RemoteRef
-from worker.pipeline import Services, deliver_article, ingest_url
-from worker.polling import poll_source
+from worker.flow.pipeline import Services, deliver_article, ingest_url
+from worker.flow.poll import poll_source
 from worker.schema import Article, article_id_for
 from worker.settings import load_settings
 from worker.store import DeliveryState

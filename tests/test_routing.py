@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from worker.config import OutletConfig
-from worker.routing import outlets_for
+from worker.flow.routing import outlets_for
 from worker.schema import SourceRef, make_article
 
 

@@ -1,4 +1,4 @@
-"""Beat's tick (worker/scheduling.py, worker/tasks.py) on a real Redis: one source's bad state never stops
+"""Beat's tick (worker/flow/schedule.py, worker/tasks.py) on a real Redis: one source's bad state never stops
 the tick for the others, and a broken live edit of sources.yaml never stops it at all."""
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 import redis
 
 from worker.config import FeedDiscovery, Source
-from worker.pipeline import Services
-from worker.scheduling import claim_due_sources, poll_due_key
+from worker.flow.pipeline import Services
+from worker.flow.schedule import claim_due_sources, poll_due_key
 from worker.settings import load_settings
 from worker.tasks import dispatch_due_polls
 
@@ -37,7 +37,7 @@ def test_a_source_redis_refuses_is_logged_and_the_sources_after_it_are_still_pol
     broken = source("broken").model_copy(update={"interval": 100000000000000000000000})
     sources = [source("first"), broken, source("after")]
     dispatched: list[str] = []
-    with caplog.at_level(logging.ERROR, logger="worker.scheduling"):
+    with caplog.at_level(logging.ERROR, logger="worker.flow.schedule"):
         claimed = claim_due_sources(client, redis_key_prefix, sources, dispatched.append)
     assert claimed == dispatched == ["first", "after"]
     assert any("'broken'" in record.getMessage() and record.exc_info for record in caplog.records), caplog.text
@@ -57,7 +57,7 @@ def test_a_failed_dispatch_skips_only_that_source_and_gives_its_claim_back(
         dispatched.append(source_id)
 
     sources = [source("flaky"), source("steady")]
-    with caplog.at_level(logging.ERROR, logger="worker.scheduling"):
+    with caplog.at_level(logging.ERROR, logger="worker.flow.schedule"):
         assert claim_due_sources(client, redis_key_prefix, sources, dispatch) == ["steady"]
     assert "'flaky'" in caplog.text
     # its claim was given back: the next tick dispatches it instead of waiting out a whole interval
@@ -93,7 +93,7 @@ def test_a_broken_live_edit_of_sources_yaml_keeps_the_tick_on_the_last_good_conf
     os.utime(sources_yaml, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # a change even on a coarse clock
     for source_id in ("first", "second"):
         client.delete(poll_due_key(redis_key_prefix, source_id))  # both due again, as an interval later
-    with caplog.at_level(logging.ERROR, logger="worker.pipeline"):
+    with caplog.at_level(logging.ERROR, logger="worker.flow.pipeline"):
         assert dispatch_due_polls(svc, dispatched.append) == ["first", "second"]
     assert f"{sources_yaml}, line 2, source 'first', field 'interval'" in caplog.text
     assert "keeping the last good config" in caplog.text

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from worker.errors import ArticleNotFoundError, ConfigError, StoreUnavailableError
 from worker.schema import Author, Image, Rights, SourceRef, make_article
 from worker.store import DeliveryState, Store, UpsertOutcome
-from worker.store_models import Base, DeliveryRow
+from worker.store.models import Base, DeliveryRow
 
 T = TypeVar("T")
 FETCHED = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
@@ -404,7 +404,7 @@ def test_threads_migrating_at_once_all_succeed(database_url: str) -> None:
 
 def test_timestamps_come_back_timezone_aware_utc(store: Store) -> None:
     article = store.upsert_article(an_article()).article
-    from worker.store_models import ArticleRow
+    from worker.store.models import ArticleRow
 
     with store.engine.connect() as connection:
         row = connection.execute(select(ArticleRow).where(ArticleRow.id == article.id)).one()

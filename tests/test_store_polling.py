@@ -14,8 +14,8 @@ from tests.test_store import an_article, run_together
 from worker.errors import ArticleNotFoundError
 from worker.fingerprint import Signature, fingerprint_text, similarity
 from worker.store import DeliveryState, LinkSeen, Store, WithdrawalOutcome, WithdrawalStart
-from worker.store_engine import alembic_config, writer
-from worker.store_models import ArticleRow, ArticleVersionRow, DeliveryRow
+from worker.store.engine import alembic_config, writer
+from worker.store.models import ArticleRow, ArticleVersionRow, DeliveryRow
 
 T0 = datetime(2024, 6, 1, 12, 0, tzinfo=timezone.utc)
 WINDOW, RECHECK = 48.0, 6.0

@@ -6,7 +6,7 @@ Reliability choices, and why:
 - prefetch 1: a worker holds one message beyond the one it runs, so a crash strands at most that.
 - visibility_timeout: with Redis, an unacknowledged message goes back to the queue only after this many
   seconds. It must exceed the longest task and the longest retry countdown (see README: Recovery).
-- time limits (worker/time_limits.py): every task that talks to peers has a soft limit derived from the
+- time limits (worker/flow/time_limits.py): every task that talks to peers has a soft limit derived from the
   HTTP deadlines, mapped to a transient failure (retried), and a hard limit shortly after it, so no slow
   peer pins a worker; they also make "the longest task" a known number to set visibility_timeout above.
 
@@ -23,7 +23,7 @@ from kombu import Queue
 from worker.embedded_redis import running_embedded_url
 from worker.logging_setup import install_celery_logging
 from worker.settings import Settings, load_settings
-from worker.time_limits import task_annotations
+from worker.flow.time_limits import task_annotations
 
 QUEUES = ("poll", "ingest", "deliver")
 FALLBACK_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -44,7 +44,7 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, object]]:
         },
     }
     if settings.sweep_interval > 0:
-        # re-queues work the store shows unfinished (a restarted Redis forgets its queues): worker/sweeper.py
+        # re-queues work the store shows unfinished (a restarted Redis forgets its queues): worker/flow/sweep.py
         schedule["sweep-stuck-work"] = {
             "task": "syndication.sweep",
             "schedule": float(settings.sweep_interval),

@@ -58,7 +58,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
     """Pure extraction: read a file (or fetch a URL) and print the canonical article."""
     from worker.config import Source, load_config
     from worker.extract import extract_article
-    from worker.fetch import fetch_page
+    from worker.http.client import fetch_page
     from worker.settings import load_settings
 
     settings = load_settings()
@@ -133,7 +133,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
             argv += ["--hostname", args.hostname]
         if args.beat:
             settings.var_dir.mkdir(parents=True, exist_ok=True)
-            # an embedded beat; safe beside others: each poll is claimed once in Redis (worker/scheduling.py)
+            # an embedded beat; safe beside others: each poll is claimed once in Redis (worker/flow/schedule.py)
             # each embedded beat keeps its own schedule file: two beats sharing one would corrupt it
             schedule = settings.var_dir / f"celerybeat-schedule-{socket.gethostname()}-{os.getpid()}"
             argv += ["--beat", "--schedule", str(schedule)]
@@ -147,7 +147,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from worker.importing import import_url
+    from worker.ops.imports import import_url
 
     return import_url(args.url, args.source, args.outlet or None, wait=args.wait, timeout=args.timeout)
 
@@ -183,13 +183,13 @@ def cmd_articles(args: argparse.Namespace) -> int:
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
-    from worker.operations import print_sources
+    from worker.ops.operations import print_sources
 
     return print_sources()
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
-    from worker.operations import poll_now
+    from worker.ops.operations import poll_now
 
     return poll_now(args.source_id, wait=args.wait, timeout=args.timeout)
 
@@ -203,13 +203,13 @@ def _date(text: str) -> datetime:
 
 
 def cmd_reimport(args: argparse.Namespace) -> int:
-    from worker.operations import reimport
+    from worker.ops.operations import reimport
 
     return reimport(args.source_id, args.since)
 
 
 def cmd_deliveries(args: argparse.Namespace) -> int:
-    from worker.operations import print_deliveries, retry_deliveries
+    from worker.ops.operations import print_deliveries, retry_deliveries
 
     if args.action == "retry":
         if not args.ids and not args.all_failed:
@@ -219,7 +219,7 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
 
 
 def cmd_outlets(args: argparse.Namespace) -> int:
-    from worker.operations import check_outlets
+    from worker.ops.operations import check_outlets
 
     return check_outlets(args.ids or None)
 
@@ -232,7 +232,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from worker.demo import run_demo
+    from worker.local.demo import run_demo
 
     return run_demo(keep_running=args.keep_running)
 

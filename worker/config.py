@@ -16,9 +16,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from worker.css import css_to_xpath
 from worker.errors import ConfigError, UnknownOutletError, UnknownSourceError
-from worker.patterns import pattern_problem
+from worker.discover.patterns import pattern_problem
 from worker.schema import DEFAULT_ATTRIBUTION_TEMPLATE, Rights
-from worker.ssrf import parse_allow_entry
+from worker.http.ssrf import parse_allow_entry
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 #: longest poll interval: 30 days (a partner polled less often than that is imported by hand)
@@ -91,7 +91,7 @@ class ListingDiscovery(BaseModel):
 
 
 def _runnable_pattern(expression: str) -> str:
-    """An include/exclude pattern RE2 can run (worker/patterns.py says why RE2): refused here, at load,
+    """An include/exclude pattern RE2 can run (worker/discover/patterns.py says why RE2): refused here, at load,
     with the file and the line of the very list item, not on a live poll."""
     problem = pattern_problem(expression)
     if problem is not None:
@@ -108,7 +108,7 @@ def _valid_allow_entry(entry: str) -> str:
     return entry
 
 
-#: an allow_private_networks entry: address or CIDR network, optionally `:port` (worker/ssrf.py)
+#: an allow_private_networks entry: address or CIDR network, optionally `:port` (worker/http/ssrf.py)
 AllowEntryText = Annotated[str, AfterValidator(_valid_allow_entry)]
 
 DiscoverEntry = Annotated[FeedDiscovery | SitemapDiscovery | ListingDiscovery, Field(discriminator="kind")]
@@ -146,7 +146,7 @@ class Source(BaseModel):
     ignore_robots: bool = False
     ignore_robots_reason: str | None = None
     #: addresses or networks (CIDR) this source may resolve to even though they are private/loopback,
-    #: each optionally on one port only (10.0.0.5:8080, 10.0.0.0/24:8080, [fd00::1]:443; see worker/ssrf.py);
+    #: each optionally on one port only (10.0.0.5:8080, 10.0.0.0/24:8080, [fd00::1]:443; see worker/http/ssrf.py);
     #: the SSRF guard refuses such addresses otherwise
     allow_private_networks: list[AllowEntryText] = Field(default_factory=list)
 

@@ -127,7 +127,7 @@ class HostBackedOffError(TransientError):
 
 
 class DeadlineExceededError(TransientError):
-    """A peer did not finish its answer within the total deadline of the request (worker/http_deadline.py):
+    """A peer did not finish its answer within the total deadline of the request (worker/http/deadline.py):
     slow or dripping, it is worth another try later, never worth holding a worker for."""
 
     code = "deadline_exceeded"
@@ -146,6 +146,6 @@ class OutletDeadlineError(DeadlineExceededError, OutletUnavailableError):
 
 
 class TaskTimeLimitError(TransientError):
-    """A task ran past its soft time limit (worker/time_limits.py): stopped and retried, not lost."""
+    """A task ran past its soft time limit (worker/flow/time_limits.py): stopped and retried, not lost."""
 
     code = "time_limit"

@@ -37,7 +37,7 @@ class Settings:
     scheduler_tick: int = 15
     #: how often a worker looks for tasks abandoned by a dead worker (after visibility_timeout)
     restore_interval: int = 60
-    #: how often beat sends the sweeper (worker/sweeper.py) to re-queue work the store shows stuck; 0: never
+    #: how often beat sends the sweeper (worker/flow/sweep.py) to re-queue work the store shows stuck; 0: never
     sweep_interval: int = 60
     #: how long a delivery may sit unfinished, or a planned link unchecked, before the sweeper re-queues it;
     #: 0 means max(visibility_timeout, 300): never before Redis itself would hand a lost task out again
@@ -48,7 +48,7 @@ class Settings:
     max_page_bytes: int = 10 * 1024 * 1024
     max_retries: int = 10
     retry_backoff_max: int = 600
-    #: polite fetching (worker/fetch.py): connect timeout, whole-download deadline, how long a fetch may
+    #: polite fetching (worker/http/client.py): connect timeout, whole-download deadline, how long a fetch may
     #: wait in-task for its host's rate limit or back-off before handing back a retry instead
     fetch_connect_timeout: int = 10
     fetch_total_timeout: int = 120
@@ -62,7 +62,7 @@ class Settings:
     #: feeds and sitemaps (a sitemap may be 50 MB uncompressed by the protocol)
     max_resource_bytes: int = 50 * 1024 * 1024
     #: Celery soft time limit of every task that talks to peers; 0 derives one per task from the fetch
-    #: deadline (worker/time_limits.py)
+    #: deadline (worker/flow/time_limits.py)
     task_soft_time_limit: int = 0
     extra: dict[str, str] = field(default_factory=dict)
 

@@ -4,7 +4,7 @@ Transient errors retry with Celery's exponential backoff and full jitter (honour
 outlet's Retry-After); permanent errors are recorded (on the article's ingest record or the ledger row)
 and raised so the task ends FAILED with the reason, without a retry.
 
-A task past its soft time limit (worker/time_limits.py) gets Celery's SoftTimeLimitExceeded in the middle
+A task past its soft time limit (worker/flow/time_limits.py) gets Celery's SoftTimeLimitExceeded in the middle
 of whatever it was doing; each task turns it into TaskTimeLimitError, a transient failure like any other,
 so the work is retried (and given up on, with the reason recorded, once the budget is spent), not lost.
 """
@@ -33,17 +33,17 @@ from worker.errors import (
     TaskTimeLimitError,
     TransientError,
 )
-from worker.pipeline import (
+from worker.flow.pipeline import (
     Services,
     deliver_article,
     ingest_url,
     withdraw_article,
 )
-from worker.polling import poll_source as run_poll
-from worker.scheduling import claim_due_sources, poll_lock_key
+from worker.flow.poll import poll_source as run_poll
+from worker.flow.schedule import claim_due_sources, poll_lock_key
 from worker.settings import load_settings
 from worker.store import DeliveryState
-from worker.sweeper import sweep as sweep_stuck_work
+from worker.flow.sweep import sweep as sweep_stuck_work
 
 log = logging.getLogger(__name__)
 _services: Services | None = None
@@ -283,7 +283,7 @@ def withdraw(self: Task, article_id: str, outlet_id: str) -> str:
 
 @app.task(bind=True, name="syndication.sweep", ignore_result=True)
 def sweep(self: Task) -> dict[str, list[str]]:
-    """Beat's sweep: re-queue deliveries and ingests the store shows stuck (worker/sweeper.py)."""
+    """Beat's sweep: re-queue deliveries and ingests the store shows stuck (worker/flow/sweep.py)."""
     svc = services()
     config = svc.config
     try:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from worker.schema import SourceRef, make_article
 from worker.store import DeliveryState, LinkSeen, Store
-from worker.sweeper import SweepReport, sweep
+from worker.flow.sweep import SweepReport, sweep
 
 STUCK = timedelta(minutes=10)
 
@@ -92,7 +92,7 @@ def test_links_planned_and_never_checked_are_requeued_for_ingest(store: Store) -
 
 
 def test_an_operator_import_whose_message_is_lost_is_requeued(store: Store) -> None:
-    from worker.importing import record_import
+    from worker.ops.imports import record_import
 
     now = datetime.now(UTC)
     record_import(store, "p", "https://partner.example/hand.html?utm_source=x", None)

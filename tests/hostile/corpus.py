@@ -286,7 +286,7 @@ def run_listing(data: bytes) -> None:
 
 
 def run_decode(data: bytes, content_type: str) -> None:
-    from worker.decode import decode_body
+    from worker.http.decode import decode_body
 
     text, encoding = decode_body(data, content_type)
     assert isinstance(text, str) and encoding

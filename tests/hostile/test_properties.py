@@ -82,7 +82,7 @@ def test_arbitrary_bytes_in_every_parser(data: bytes) -> None:
 @given(link=st.text(max_size=200), base=st.sampled_from([None, corpus.PAGE_URL, "http://[::1]:80/", "https://a.test/x?y#z"]))
 def test_normalize_link_refuses_only_with_value_error(link: str, base: str | None) -> None:
     """links.normalize_link's contract: a normalized http(s)/other URL, or ValueError (callers skip those)."""
-    from worker.links import normalize_link
+    from worker.http.urls import normalize_link
 
     try:
         normalize_link(link, base)

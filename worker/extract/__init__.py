@@ -3,6 +3,9 @@
 The layers share one parsed tree: metadata (JSON-LD, OpenGraph, meta, visible page), the lead image,
 the body (source selectors or generic extraction), then cleaning into the allowlisted body_html and
 body_text. Configured selectors win over every generic rule.
+
+May import: worker.schema, worker.config, worker.errors, worker.css, worker.http.urls and decode;
+never Celery, flow, ops, web or cli (no I/O here at all).
 """
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ from worker.extract.metadata import Metadata, extract_metadata
 from worker.extract.postfilter import filter_blocks
 from worker.extract.repeats import drop_repeats
 from worker.extract.republished import Original, find_original
-from worker.links import is_http, join_http
+from worker.http.urls import is_http, join_http
 from worker.schema import Article, SourceRef, make_article, render_attribution
 
 __all__ = ["extract_article", "ExtractionError"]

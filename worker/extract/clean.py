@@ -14,7 +14,7 @@ from lxml import etree
 from worker.extract.boilerplate import NON_CONTENT_TAGS
 from worker.extract.document import collapse, drop_tag, drop_tree
 from worker.extract.image import image_source
-from worker.links import join_http
+from worker.http.urls import join_http
 
 ALLOWED_TAGS = frozenset({"p", "h2", "h3", "h4", "blockquote", "ul", "ol", "li", "a", "strong", "em",
                           "figure", "img", "figcaption", "br"})

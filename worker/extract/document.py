@@ -12,7 +12,7 @@ import unicodedata
 import lxml.html
 from lxml import etree
 
-from worker.decode import decode_body
+from worker.http.decode import decode_body
 from worker.errors import ExtractionError
 
 # zero-width characters count as whitespace: editors leave paragraphs holding only a U+200B
@@ -50,7 +50,7 @@ def collapse(text: str | None) -> str:
 
 
 def decode(html: str | bytes) -> str:
-    """Text of the page; bytes are decoded the way the fetcher decodes them (worker/decode.py)."""
+    """Text of the page; bytes are decoded the way the fetcher decodes them (worker/http/decode.py)."""
     return html if isinstance(html, str) else decode_body(html)[0]
 
 

@@ -14,7 +14,7 @@ from lxml import etree
 from worker.config import Selectors
 from worker import css
 from worker.extract.document import class_tokens, collapse, text_of
-from worker.links import join_http
+from worker.http.urls import join_http
 from worker.schema import Image
 
 _SCOPE_TAGS = ("article", "main", "body")

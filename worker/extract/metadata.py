@@ -22,7 +22,7 @@ from worker.extract.jsonld import JsonLd, pixel_size
 from worker.extract.pageindex import PageIndex
 from worker.extract.pagedates import find_dates
 from worker.extract.tags import find_tags
-from worker.links import join_http
+from worker.http.urls import join_http
 from worker.schema import Author
 
 # (the rel test folds only the letters of "canonical", as the XPath translate() this replaces did)

@@ -1,4 +1,9 @@
-"""Outlet registry: a config entry's `kind:` names a built-in outlet or a `package.module:Class` plug-in."""
+"""Outlet registry: a config entry's `kind:` names a built-in outlet or a `package.module:Class` plug-in.
+
+The package holds the base class (base.py), one module per kind and their shared rendering and encoding.
+May import: worker.schema, worker.config, worker.errors, worker.settings, worker.http (the WordPress
+image fetch); never Celery, flow, ops, web or cli.
+"""
 from __future__ import annotations
 
 import importlib

@@ -10,7 +10,7 @@ WordPress `title`, `excerpt` and `content`, the files outlet's page).
 - plain text into an HTML slot: HTML-escaped here, then escaped again by the serializer. Escaping only
   once for XML is the classic feed bug: the reader undoes the XML escaping and then reads HTML, so the
   text `<img src=x onerror=...>` becomes an image that runs a script;
-- HTML into an HTML slot: through nh3 with the contract's allowlist once more (worker.sanitize). The
+- HTML into an HTML slot: through nh3 with the contract's allowlist once more (worker.schema.sanitize). The
   schema has done it already; doing it again where the HTML leaves us costs little and holds even for
   an Article built without validation (model_construct, model_copy).
 """
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from html import escape
 
-from worker.sanitize import sanitize_body_html
+from worker.schema.sanitize import sanitize_body_html
 from worker.schema import Article
 
 

@@ -1,7 +1,7 @@
 """The files outlet: each article version as ninjs JSON and a rendered HTML page in a folder.
 
 Layout: <directory>/<article id>/v<version>.ninjs.json and v<version>.html, plus index.html and
-article.ninjs.json for the latest version. Every write is atomic (worker/atomic_write.py: temp file +
+article.ninjs.json for the latest version. Every write is atomic (worker/outlets/atomic_write.py: temp file +
 rename) so a reader never sees half a file, with the mode the umask gives (a web server running as another
 user can serve them), and a version already written with the same bytes is not written again, so delivering
 the same version twice writes once. Each real write is logged as one JSON line in publish.log.
@@ -12,7 +12,7 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from worker.atomic_write import write_atomically
+from worker.outlets.atomic_write import write_atomically
 from worker.errors import OutletUnavailableError
 from worker.outlets.base import Outlet, OutletOptions, RemoteRef
 from worker.outlets.render import render_article_html

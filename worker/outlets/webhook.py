@@ -30,7 +30,7 @@ Idempotency-Key is the remote id). 408, 429, 5xx and network errors or timeouts 
 honouring Retry-After), and so is an answer cut short (the receiver may have the item; the
 Idempotency-Key makes sending again safe). Redirects and other 4xx are permanent, with the first 500 characters of the
 response body in the reason the operator reads on the ledger. `timeout` is one total deadline per request
-(worker/http_deadline.py): connecting, sending, the headers and the whole answer, so a receiver dripping
+(worker/http/deadline.py): connecting, sending, the headers and the whole answer, so a receiver dripping
 its reply holds publish() no longer than that (OutletDeadlineError, retried).
 
 The secret comes only from the environment variable named by `secret_env`, never from YAML. For Standard
@@ -51,11 +51,11 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 
 from worker.errors import ConfigError, OutletDeadlineError, OutletRejectedError, OutletUnavailableError
-from worker.http_deadline import Deadline, deadline_session
+from worker.http.deadline import Deadline, deadline_session
 from worker.outlets.base import MAX_OUTLET_TIMEOUT, Outlet, OutletOptions, RemoteRef
 from worker.outlets.signing import Scheme, signing_headers, standard_key
 from worker.schema import Article, to_ninjs
-from worker.retry_after import retry_after_seconds
+from worker.http.retry_after import retry_after_seconds
 
 #: how much of an answer's body we read and keep: enough for an error message, never a whole page
 MAX_BODY_BYTES = 64 * 1024

@@ -17,9 +17,9 @@ on every page. With pretty permalinks that is /wp-json/; without them (plain per
 with no rewrite rules) only the `?rest_route=/wp/v2/...` form works, so the client asks once and uses
 whichever form the site announced, falling back to `?rest_route=` (which every WordPress accepts).
 
-`timeout` is one total deadline per request (worker/http_deadline.py): connecting, the headers and the
+`timeout` is one total deadline per request (worker/http/deadline.py): connecting, the headers and the
 whole body, so a site that drips its answer holds a delivery no longer than that. Answers are read under
-a size cap too (MAX_ANSWER_BYTES, counted on the wire and after gzip; worker/sizecap.py), so a site or a
+a size cap too (MAX_ANSWER_BYTES, counted on the wire and after gzip; worker/http/sizecap.py), so a site or a
 proxy in front of it answering endlessly cannot fill the worker's memory: WordPressAnswerTooLargeError.
 
 The announced REST API address is resolved against the site's URL (WordPress behind some proxies and
@@ -47,9 +47,9 @@ from worker.errors import (
     OutletUnavailableError,
     TooLargeError,
 )
-from worker.http_deadline import Deadline, deadline_session
-from worker.retry_after import retry_after_seconds
-from worker.sizecap import ACCEPT_ENCODING, read_capped
+from worker.http.deadline import Deadline, deadline_session
+from worker.http.retry_after import retry_after_seconds
+from worker.http.sizecap import ACCEPT_ENCODING, read_capped
 
 API_REL = "https://api.w.org/"
 #: a server answering with no Retry-After gets this long before the task tries again

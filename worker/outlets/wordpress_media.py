@@ -7,7 +7,7 @@ another worker uploaded the same image at the same moment, the later upload is d
 
 The image is downloaded from the partner with the worker's SSRF guard (a partner page could name an
 address on our own network as its image), a size cap and one total deadline (the outlet's `timeout`,
-worker/http_deadline.py) for the whole download. An image that cannot be had is not a reason
+worker/http/deadline.py) for the whole download. An image that cannot be had is not a reason
 to hold the article back: the post goes out without a featured image and a log line says why.
 """
 from __future__ import annotations
@@ -23,11 +23,11 @@ from urllib.parse import unquote, urlsplit
 import requests
 
 from worker.errors import SyndicationError
-from worker.http_deadline import Deadline, enforce_deadlines
+from worker.http.deadline import Deadline, enforce_deadlines
 from worker.outlets.wordpress_client import WordPressClient, WordPressRejectedError
 from worker.schema import Image
-from worker.sizecap import read_capped, too_slow
-from worker.ssrf import guarded_adapter, parse_networks
+from worker.http.sizecap import read_capped, too_slow
+from worker.http.ssrf import guarded_adapter, parse_networks
 
 log = logging.getLogger(__name__)
 

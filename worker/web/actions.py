@@ -14,10 +14,10 @@ from urllib.parse import urlsplit
 
 from worker.config import Source
 from worker.extract import extract_article
-from worker.fetch import check_allowed, fetch_page
-from worker.importing import check_import, record_import
+from worker.http.client import check_allowed, fetch_page
+from worker.ops.imports import check_import, record_import
 from worker.logging_setup import log_context
-from worker.scheduling import restart_interval
+from worker.flow.schedule import restart_interval
 from worker.schema import Article
 from worker.store import Delivery, DeliveryState
 from worker.web.context import WebContext

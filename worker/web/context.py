@@ -15,7 +15,7 @@ from celery import Celery
 
 from worker.app import broker_url_for, create_app
 from worker.config import Config, load_config
-from worker.importing import require_broker
+from worker.ops.imports import require_broker
 from worker.settings import Settings
 from worker.store import Store
 

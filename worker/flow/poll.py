@@ -1,0 +1,221 @@
+"""One poll of one source: read its feeds, sitemaps and listing pages, and queue what needs an ingest.
+
+Nothing is fetched that need not be: every discovery resource is fetched with the validators of its
+last fetch (a 304 parses nothing), and the store decides which links need an ingest (new, changed
+per their feed entry, or due a re-check inside the source's updates window), claiming each for exactly
+one poller. No Celery here: tasks.py wraps `poll_source`; the `heartbeat` it passes keeps the poll lock.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from urllib.parse import urlsplit
+
+from worker.config import FeedDiscovery, ListingDiscovery, SitemapDiscovery, Source
+from worker.discover import Candidate, filter_candidates, newer_than, parse_feed, parse_listing, parse_sitemap
+from worker.errors import PermanentError, SyndicationError, TransientError
+from worker.http.client import fetch_page, fetch_resource
+from worker.http.page import Page, Validators
+from worker.flow.pipeline import Services, withdrawable_by
+from worker.store import Store
+from worker.store.polling import LinkSeen
+
+log = logging.getLogger(__name__)
+
+#: a sitemap index may nest; these bound how much one poll reads of it
+MAX_SITEMAP_FILES = 50
+
+
+@dataclass
+class PollReport:
+    source_id: str
+    discovered: int = 0
+    queued: list[str] = field(default_factory=list)
+    withdrawn: list[str] = field(default_factory=list)
+    not_modified: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+class _Discovery:
+    """The fetch-and-parse loop of one poll, with the conditional GET bookkeeping in one place."""
+
+    def __init__(self, services: Services, source: Source, report: PollReport, heartbeat: Callable[[], None]):
+        self.services = services
+        self.source = source
+        self.report = report
+        self.heartbeat = heartbeat
+
+    def _fetch(self, url: str, html: bool = False) -> Page | None:
+        """Fetch a discovery resource conditionally; None when it has not changed since last time."""
+        store = self.services.store
+        state = store.url_state(self.source.id, url)
+        validators = Validators(state.etag, state.last_modified) if state else None
+        fetch = fetch_page if html else fetch_resource
+        page = fetch(url, self.source, self.services.settings, validators=validators,
+                     limiter=self.services.limiter, robots=self.services.robots)
+        self.heartbeat()
+        store.save_url_state(self.source.id, url, etag=page.etag or (state.etag if state else None),
+                             last_modified=page.last_modified or (state.last_modified if state else None),
+                             status=page.status)
+        if page.not_modified:
+            self.report.not_modified.append(url)
+            return None
+        return page
+
+    def feed(self, entry: FeedDiscovery) -> list[Candidate]:
+        page = self._fetch(entry.url)
+        return parse_feed(page.body, page.url) if page else []
+
+    def sitemap(self, entry: SitemapDiscovery, since: datetime | None) -> list[Candidate]:
+        pending, seen, found = [entry.url], set(), []
+        while pending and len(seen) < MAX_SITEMAP_FILES:
+            url = pending.pop(0)
+            if url in seen or not self.source.allows_host(_host(url)):
+                continue
+            seen.add(url)
+            page = self._fetch(url)
+            if page is None:
+                continue
+            parsed = parse_sitemap(page.body, page.url)
+            pending.extend(child for child in parsed.sitemaps
+                           if since is None or (parsed.sitemap_lastmods.get(child) or since) >= since)
+            found.extend(newer_than(parsed.urls, since))
+        return found
+
+    def listing(self, entry: ListingDiscovery) -> list[Candidate]:
+        url: str | None = entry.url
+        found: list[Candidate] = []
+        for _ in range(entry.max_pages):
+            if url is None or not self.source.allows_host(_host(url)):
+                break
+            page = self._fetch(url, html=True)
+            if page is None:
+                break  # an unchanged first page: the pages after it are very likely unchanged too
+            parsed = parse_listing(page.text, page.url, entry.link_selector, entry.next_selector)
+            found.extend(parsed.links)
+            url = parsed.next_url
+        return found
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).hostname or ""
+
+
+#: how much a discovery kind says about an entry: a feed has title, dates and summary, a sitemap a date,
+#: a listing page only the link text
+_RICHNESS = {"feed": 3, "sitemap": 2, "listing": 1}
+
+
+def _comparable_fingerprint(store: Store, source_id: str, candidate: Candidate, kind: str) -> str:
+    """The candidate's fingerprint, tagged with its discovery kind; the stored one when that came from a
+    richer kind.
+
+    Why: fingerprints of different kinds never agree (a listing link's title alone vs a feed entry's title,
+    dates and summary). A busy listing page answering 200 while the feed answers 304 would otherwise look
+    like an edit of every link on it, and re-plan them all, and the feed's next change would flip them
+    back. The richer kind detects edits when it next answers 200; a richer kind replacing a poorer one
+    costs one conditional re-fetch per link, once.
+    """
+    tagged = f"{kind}:{candidate.fingerprint}"
+    if _RICHNESS.get(kind, 0) >= max(_RICHNESS.values()):
+        return tagged
+    known = store.known_link(source_id, candidate.url)
+    if known is None or known.fingerprint is None:
+        return tagged
+    stored_kind = known.fingerprint.split(":", 1)[0] if ":" in known.fingerprint else None
+    # an untagged fingerprint predates tagging and came from whichever kind: not evidence either way
+    richer = stored_kind is None or _RICHNESS.get(stored_kind, 0) > _RICHNESS.get(kind, 0)
+    return known.fingerprint if richer else tagged
+
+
+def _due_unlisted(services: Services, source: Source, listed: set[str], now: datetime) -> list[LinkSeen]:
+    """Known links inside the updates window that this poll's discovery did not hand over, and whose
+    re-check is due.
+
+    Why: a feed that answers 304 (or has dropped an entry) lists nothing, yet the partner may have
+    edited or withdrawn the page meanwhile; updates_window_hours promises a re-fetch by the clock, not
+    only when a feed changes. They go through plan_ingests with their stored fingerprint, so only the
+    re-check rule (not "changed") can plan them, and only one concurrent poller claims each.
+    """
+    store = services.store
+    recheck_before = now - timedelta(hours=source.recheck_every_hours)
+    due = []
+    for url in store.known_links(source.id, since=now - timedelta(hours=source.updates_window_hours)):
+        if url in listed:
+            continue
+        link = store.known_link(source.id, url)
+        if link is None or link.fingerprint is None:
+            continue  # met only through an operator's import: discovery never vouched for it
+        if any(at is not None and at >= recheck_before for at in (link.last_checked_at, link.last_planned_at)):
+            continue
+        due.append(LinkSeen(url=url, guid=link.guid, fingerprint=link.fingerprint, published=link.published_at))
+    return due
+
+
+def poll_source(
+    services: Services,
+    source_id: str,
+    enqueue_ingest: Callable[[str, str], None],
+    enqueue_withdrawal: Callable[[str], None],
+    heartbeat: Callable[[], None] = lambda: None,
+    now: datetime | None = None,
+) -> PollReport:
+    """Discover, plan and queue. A failing discovery entry is reported and the others still run."""
+    now = now or datetime.now(timezone.utc)
+    source = services.config.source(source_id)
+    store = services.store
+    report = PollReport(source_id=source_id)
+    health = store.source_health(source_id)
+    since = health.last_poll_finished_at if health and health.last_poll_ok else None
+    discovery = _Discovery(services, source, report, heartbeat)
+    store.record_poll_start(source_id)
+    candidates: list[Candidate] = []
+    found_by: dict[str, str] = {}  # url -> kind of the first entry that listed it (the one filter_candidates keeps)
+    transient: TransientError | None = None
+    for entry in source.discover:
+        try:
+            if isinstance(entry, FeedDiscovery):
+                found = discovery.feed(entry)
+            elif isinstance(entry, SitemapDiscovery):
+                found = discovery.sitemap(entry, since)
+            else:
+                found = discovery.listing(entry)
+            candidates += found
+            for candidate in found:
+                found_by.setdefault(candidate.url, entry.kind)
+        except SyndicationError as exc:
+            report.errors.append(f"{entry.kind} {entry.url}: {exc}")
+            log.warning("poll %s: %s %s failed: %s", source_id, entry.kind, entry.url, exc)
+            if isinstance(exc, TransientError):
+                transient = exc
+    wanted = filter_candidates(candidates, source)
+    report.discovered = len(wanted)
+    for candidate in (c for c in wanted if c.withdrawn):
+        link = store.known_link(source_id, candidate.url)
+        if link and link.article_id and withdrawable_by(store, link.article_id, source_id) \
+                and store.mark_withdrawn(link.article_id, "the partner's feed marks it withdrawn"):
+            enqueue_withdrawal(link.article_id)
+            report.withdrawn.append(candidate.url)
+    links = [LinkSeen(url=c.url, guid=c.guid, published=c.published,
+                      fingerprint=_comparable_fingerprint(store, source_id, c, found_by.get(c.url, "feed")))
+             for c in wanted if not c.withdrawn]
+    links += _due_unlisted(services, source, {c.url for c in wanted}, now)
+    for url in store.plan_ingests(source_id, links, now, source.updates_window_hours, source.recheck_every_hours):
+        enqueue_ingest(source_id, url)
+        report.queued.append(url)
+    ok = not report.errors
+    # new articles are counted when their ingest stores them (Store.record_new_article)
+    store.record_poll_result(source_id, ok=ok, error="; ".join(report.errors) or None, new_articles=0)
+    log.info("poll %s: %d links, %d queued, %d unchanged resources, %d errors", source_id,
+             report.discovered, len(report.queued), len(report.not_modified), len(report.errors))
+    if source.discover and len(report.errors) == len(source.discover):
+        # nothing got through: a transient cause is worth a retry with backoff, a permanent one is not
+        if transient is not None:
+            raise transient
+        raise PermanentError(f"every discovery entry of {source_id!r} failed: " + "; ".join(report.errors))
+    return report
