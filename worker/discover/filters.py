@@ -32,7 +32,7 @@ from worker.discover.listing import ListingPage, parse_listing
 from worker.discover.sitemaps import MAX_SITEMAP_URLS, SitemapPage, parse_sitemap
 from worker.discover.xmlsafe import MAX_DECOMPRESSED_BYTES
 from worker.http.urls import TRACKING_PARAMS, TRACKING_PREFIXES, normalize_link
-from worker.discover.patterns import compile_pattern
+from worker.config.patterns import compile_pattern
 
 __all__ = [
     "MAX_DECOMPRESSED_BYTES", "MAX_FEED_ENTRIES", "MAX_SITEMAP_URLS", "TRACKING_PARAMS", "TRACKING_PREFIXES",

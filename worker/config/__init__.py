@@ -3,6 +3,11 @@
 A bad config file is the most common operator mistake, so every error names the file, the line, the
 entry (by its id when it has one) and the field. pydantic gives the field path; PyYAML's node tree gives
 the line: we walk the composed nodes along pydantic's `loc` to find it.
+
+The package holds this module (the models and loaders), patterns.py (operator patterns on RE2),
+allow_entries.py (the allow_private_networks syntax) and kinds.py (plug-in kinds by name). May import:
+worker.errors, worker.css, worker.schema; never the layers it configures (outlets, discover, http) nor
+Celery, flow, ops, web or cli.
 """
 from __future__ import annotations
 
@@ -16,9 +21,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from worker.css import css_to_xpath
 from worker.errors import ConfigError, UnknownOutletError, UnknownSourceError
-from worker.discover.patterns import pattern_problem
+from worker.config.patterns import pattern_problem
 from worker.schema import DEFAULT_ATTRIBUTION_TEMPLATE, Rights
-from worker.http.ssrf import parse_allow_entry
+from worker.config.allow_entries import parse_allow_entry
+from worker.config.kinds import OUTLET_KINDS, options_problems
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 #: longest poll interval: 30 days (a partner polled less often than that is imported by hand)
@@ -91,7 +97,7 @@ class ListingDiscovery(BaseModel):
 
 
 def _runnable_pattern(expression: str) -> str:
-    """An include/exclude pattern RE2 can run (worker/discover/patterns.py says why RE2): refused here, at load,
+    """An include/exclude pattern RE2 can run (worker/config/patterns.py says why RE2): refused here, at load,
     with the file and the line of the very list item, not on a live poll."""
     problem = pattern_problem(expression)
     if problem is not None:
@@ -108,7 +114,7 @@ def _valid_allow_entry(entry: str) -> str:
     return entry
 
 
-#: an allow_private_networks entry: address or CIDR network, optionally `:port` (worker/http/ssrf.py)
+#: an allow_private_networks entry: address or CIDR network, optionally `:port` (worker/config/allow_entries.py)
 AllowEntryText = Annotated[str, AfterValidator(_valid_allow_entry)]
 
 DiscoverEntry = Annotated[FeedDiscovery | SitemapDiscovery | ListingDiscovery, Field(discriminator="kind")]
@@ -393,15 +399,13 @@ def load_sources(path: Path) -> dict[str, Source]:
 
 def load_outlets(path: Path) -> dict[str, OutletConfig]:
     """Load outlets and validate each one's options against its kind's own options model."""
-    from worker.outlets import options_error  # the outlet registry knows each kind's options
-
     parsed = _validate(OutletsFile, path)
     assert isinstance(parsed, OutletsFile)
     _check_unique(path, "outlet", [o.id for o in parsed.outlets])
     data, root = _load_yaml(path)
     problems: list[str] = []
     for index, outlet in enumerate(parsed.outlets):
-        for loc, message in options_error(outlet):
+        for loc, message in options_problems(outlet.kind, outlet.options, OUTLET_KINDS, "outlet"):
             problems.append(describe_error(path, root, data, ("outlets", index, *loc), message))
     if problems:
         raise ConfigError("\n".join(problems))
