@@ -7,6 +7,10 @@ and raised so the task ends FAILED with the reason, without a retry.
 A task past its soft time limit (worker/flow/time_limits.py) gets Celery's SoftTimeLimitExceeded in the middle
 of whatever it was doing; each task turns it into TaskTimeLimitError, a transient failure like any other,
 so the work is retried (and given up on, with the reason recorded, once the budget is spent), not lost.
+
+This is the one module that sends task messages: the enqueue_* functions below, used by the tasks' own
+wiring and by worker/ops (the cli, the web console and the demo reach them only through ops). One place
+means one spelling of each task's arguments, and names that cannot drift from the tasks they route to.
 """
 from __future__ import annotations
 
@@ -18,8 +22,9 @@ from datetime import timedelta
 from typing import Any
 
 import redis
-from celery import Task
+from celery import Celery, Task
 from celery.exceptions import SoftTimeLimitExceeded
+from celery.result import AsyncResult
 from celery.signals import worker_init
 from celery.utils.time import get_exponential_backoff_interval
 from redis.exceptions import LockError
@@ -33,12 +38,10 @@ from worker.errors import (
     TaskTimeLimitError,
     TransientError,
 )
-from worker.flow.pipeline import (
-    Services,
-    deliver_article,
-    ingest_url,
-    withdraw_article,
-)
+from worker.flow.deliver import deliver_article
+from worker.flow.ingest import ingest_url
+from worker.flow.services import Services
+from worker.flow.withdraw import withdraw_article
 from worker.flow.poll import poll_source as run_poll
 from worker.flow.schedule import claim_due_sources, poll_lock_key
 from worker.settings import load_settings
@@ -162,7 +165,7 @@ def held_lock(name: str, ttl: float) -> Iterator[Callable[[], None] | None]:
 @app.task(bind=True, name="syndication.schedule_polls", ignore_result=True)
 def schedule_polls(self: Task) -> list[str]:
     """Beat's tick: dispatch a poll for each due source (config re-read when it changes, so edits apply)."""
-    return dispatch_due_polls(services(), lambda source_id: poll_source.apply_async((source_id,)))
+    return dispatch_due_polls(services(), enqueue_poll)
 
 
 def dispatch_due_polls(svc: Services, dispatch: Callable[[str], object]) -> list[str]:
@@ -191,7 +194,7 @@ def poll_source(self: Task, source_id: str) -> dict[str, Any]:
         try:
             report = run_poll(
                 svc, source_id,
-                enqueue_ingest=lambda sid, url: ingest.apply_async((sid, url)),
+                enqueue_ingest=enqueue_ingest,
                 enqueue_withdrawal=queue_withdrawals,
                 heartbeat=refresh,
             )
@@ -203,23 +206,20 @@ def poll_source(self: Task, source_id: str) -> dict[str, Any]:
 
 def queue_withdrawals(article_id: str) -> None:
     for outlet_id in sorted(services().store.outlets_delivered(article_id)):
-        withdraw.apply_async((article_id, outlet_id))
+        enqueue_withdrawal(article_id, outlet_id)
 
 
 @app.task(bind=True, name="syndication.ingest", throws=(PermanentError,), max_retries=None, track_started=True)
 def ingest(self: Task, source_id: str, url: str, outlet_ids: list[str] | None = None) -> dict[str, Any]:
     svc = services()
 
-    def queue_delivery(article_id: str, version: int, outlet_id: str) -> None:
-        # ingest_url wrote the PENDING ledger row first: a message lost with Redis leaves it for the sweeper
-        deliver.apply_async((article_id, outlet_id), {"version": version})
-
     def give_up(reason: str) -> None:
         svc.store.record_ingest_failure(source_id, url, code, reason)
         svc.store.mark_checked(source_id, url, None)  # finished, if badly: the sweeper must not re-queue it
 
     try:
-        report = ingest_url(svc, source_id, url, outlet_ids, queue_delivery, queue_withdrawals)
+        # ingest_url writes the PENDING ledger row first: a message lost with Redis leaves it for the sweeper
+        report = ingest_url(svc, source_id, url, outlet_ids, enqueue_delivery, queue_withdrawals)
         return report.as_dict()
     except (TransientError, SoftTimeLimitExceeded) as caught:
         exc = as_transient(self, caught)
@@ -290,9 +290,8 @@ def sweep(self: Task) -> dict[str, list[str]]:
         report = sweep_stuck_work(
             svc.store,
             stuck_after=timedelta(seconds=svc.settings.stuck_after),
-            enqueue_delivery=lambda article_id, version, outlet_id: deliver.apply_async(
-                (article_id, outlet_id), {"version": version}),
-            enqueue_ingest=lambda source_id, url: ingest.apply_async((source_id, url)),
+            enqueue_delivery=enqueue_delivery,
+            enqueue_ingest=enqueue_ingest,
             known_outlets=config.outlets,
             known_sources=config.sources,
         )
@@ -300,3 +299,36 @@ def sweep(self: Task) -> dict[str, list[str]]:
         log.warning("sweep skipped: %s", exc)  # the next beat tick tries again
         return {}
     return report.as_dict()
+
+
+# --- sending task messages: the only place that does ----------------------------------------------------
+# `via`: the Celery app to send through. None is this process's app (a worker's own wiring, the cli);
+# the web console passes the app it built for its deployment's broker (worker/ops/context.py), since one
+# process may serve several deployments. Either way the message is the task's own name and arguments.
+
+def _send(task: Task, args: tuple[Any, ...], kwargs: dict[str, Any] | None, via: Celery | None) -> AsyncResult:
+    if via is None:
+        return task.apply_async(args, kwargs)
+    return via.send_task(task.name, args, kwargs, ignore_result=task.ignore_result)
+
+
+def enqueue_poll(source_id: str, *, via: Celery | None = None) -> AsyncResult:
+    """Queue a poll of one source (syndication.poll_source, on the poll queue)."""
+    return _send(poll_source, (source_id,), None, via)
+
+
+def enqueue_ingest(source_id: str, url: str, outlet_ids: list[str] | None = None, *,
+                   via: Celery | None = None) -> AsyncResult:
+    """Queue the ingest of one link; outlet_ids None routes it by the outlets' rules."""
+    args: tuple[Any, ...] = (source_id, url, outlet_ids) if outlet_ids else (source_id, url)
+    return _send(ingest, args, None, via)
+
+
+def enqueue_delivery(article_id: str, version: int, outlet_id: str, *, via: Celery | None = None) -> AsyncResult:
+    """Queue the delivery of one article version to one outlet (its ledger row is written before this)."""
+    return _send(deliver, (article_id, outlet_id), {"version": version}, via)
+
+
+def enqueue_withdrawal(article_id: str, outlet_id: str, *, via: Celery | None = None) -> AsyncResult:
+    """Queue telling one outlet to take an article down."""
+    return _send(withdraw, (article_id, outlet_id), None, via)
