@@ -107,7 +107,7 @@ def test_a_standard_webhooks_library_verifies_what_the_outlet_sends(monkeypatch:
 def test_both_schemes_by_default_each_checkable_by_its_own_receiver(monkeypatch: pytest.MonkeyPatch) -> None:
     with standard_receiver(monkeypatch, STANDARD_SECRET) as peer:
         hook = outlet(peer.url("/hook"))
-        assert hook.opts.signature == "both"
+        assert hook.options.signature == "both"
         hook.withdraw(RemoteRef("item-7"), "withdrawn by the partner")
     [sent] = peer.exchanges
     Webhook(STANDARD_SECRET).verify(sent.body, sent.headers)

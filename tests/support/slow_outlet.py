@@ -21,10 +21,10 @@ class SlowFilesOptions(FilesOptions):
 
 class SlowFilesOutlet(FilesOutlet):
     kind = "slow-files"
-    options_model = SlowFilesOptions
+    options_model = SlowFilesOptions  # extends FilesOptions: FilesOutlet's own code reads its fields
+    options: SlowFilesOptions
 
     def publish(self, article: Article, previous: RemoteRef | None) -> RemoteRef:
-        assert isinstance(self.options, SlowFilesOptions)
         hold_dir = Path(self.options.hold_dir)
         with open(hold_dir / "started.log", "a", encoding="utf-8") as log:
             log.write(f"{os.getpid()} {article.id} v{article.version}\n")

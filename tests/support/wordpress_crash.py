@@ -22,10 +22,10 @@ class CrashingWordPressOptions(WordPressOptions):
 
 class CrashingWordPressOutlet(WordPressOutlet):
     kind = "crashing-wordpress"
-    options_model = CrashingWordPressOptions
+    options_model = CrashingWordPressOptions  # extends WordPressOptions, which WordPressOutlet reads
+    options: CrashingWordPressOptions
 
     def publish(self, article: Article, previous: RemoteRef | None) -> RemoteRef:
-        assert isinstance(self.options, CrashingWordPressOptions)
         remote = super().publish(article, previous)
         marker = Path(self.options.crash_marker)
         with open(marker.with_suffix(".log"), "a", encoding="utf-8") as log:

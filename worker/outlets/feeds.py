@@ -31,7 +31,7 @@ from worker.outlets.feed_render import (
     render_json_feed,
     render_rss,
 )
-from worker.outlets.files import write_atomically
+from worker.outlets.atomic_write import write_atomically
 from worker.schema import Article
 
 STATE_FORMAT = 1
@@ -53,21 +53,15 @@ class FeedsOptions(OutletOptions):
     public_url: str | None = None
 
 
-class FeedsOutlet(Outlet):
+class FeedsOutlet(Outlet[FeedsOptions]):
     kind = "feeds"
-    options_model = FeedsOptions
-
-    @property
-    def opts(self) -> FeedsOptions:
-        assert isinstance(self.options, FeedsOptions)
-        return self.options
 
     @property
     def directory(self) -> Path:
-        return Path(self.opts.directory).resolve()
+        return Path(self.options.directory).resolve()
 
     def path(self, suffix: str) -> Path:
-        return self.directory / f"{self.opts.base_name}{suffix}"
+        return self.directory / f"{self.options.base_name}{suffix}"
 
     @property
     def feed_paths(self) -> dict[str, Path]:
@@ -88,7 +82,7 @@ class FeedsOutlet(Outlet):
     def check(self) -> str:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            probe = self.directory / f".{self.opts.base_name}.write-check"
+            probe = self.directory / f".{self.options.base_name}.write-check"
             probe.write_bytes(b"ok")
             probe.unlink()
         except OSError as exc:
@@ -104,7 +98,7 @@ class FeedsOutlet(Outlet):
             with self._locked():
                 items = self._read_state()
                 change(items)
-                kept = self._newest(items)[: self.opts.max_items]
+                kept = self._newest(items)[: self.options.max_items]
                 self._write_state(kept)
                 self._render(kept)
         except OSError as exc:
@@ -115,7 +109,7 @@ class FeedsOutlet(Outlet):
     def _locked(self) -> Iterator[None]:
         self.directory.mkdir(parents=True, exist_ok=True)
         # a separate lock file, never replaced, because the files we rename would lose a lock held on them
-        with open(self.directory / f".{self.opts.base_name}.lock", "a+b") as lock:
+        with open(self.directory / f".{self.options.base_name}.lock", "a+b") as lock:
             fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
             try:
                 yield
@@ -139,7 +133,7 @@ class FeedsOutlet(Outlet):
         return sorted(items.values(), key=lambda a: (item_date(a), a.id), reverse=True)
 
     def _render(self, articles: list[Article]) -> None:
-        o = self.opts
+        o = self.options
         paths = self.feed_paths
         public = o.public_url.rstrip("/") + "/" if o.public_url else None
 

@@ -24,13 +24,11 @@ class FilesOptions(OutletOptions):
     directory: str
 
 
-class FilesOutlet(Outlet):
+class FilesOutlet(Outlet[FilesOptions]):
     kind = "files"
-    options_model = FilesOptions
 
     @property
     def directory(self) -> Path:
-        assert isinstance(self.options, FilesOptions)
         return Path(self.options.directory).resolve()
 
     def publish(self, article: Article, previous: RemoteRef | None) -> RemoteRef:

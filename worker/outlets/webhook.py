@@ -83,39 +83,33 @@ def json_body(document: dict[str, Any]) -> bytes:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
 
 
-class WebhookOutlet(Outlet):
+class WebhookOutlet(Outlet[WebhookOptions]):
     kind = "webhook"
-    options_model = WebhookOptions
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # one session per outlet per worker process: keep-alive to the receiver across deliveries
         self._session = deadline_session()
 
-    @property
-    def opts(self) -> WebhookOptions:
-        assert isinstance(self.options, WebhookOptions)
-        return self.options
-
     def secret(self) -> str:
-        name = self.opts.secret_env
+        name = self.options.secret_env
         value = os.environ.get(name)
         if not value:
             raise ConfigError(
                 f"webhook outlet {self.id!r}: environment variable {name} is not set; it must hold the "
                 f"signing secret (secret_env: {name} in outlets.yaml)"
             )
-        if self.opts.signature != "syndication":
+        if self.options.signature != "syndication":
             try:
                 standard_key(value)
             except ValueError as exc:
                 raise ConfigError(
                     f"webhook outlet {self.id!r}: the secret in environment variable {name} is not a usable "
-                    f"Standard Webhooks key (signature: {self.opts.signature}): {exc}") from None
+                    f"Standard Webhooks key (signature: {self.options.signature}): {exc}") from None
         return value
 
     def document(self, article: Article) -> dict[str, Any]:
-        if self.opts.format == "canonical":
+        if self.options.format == "canonical":
             return article.model_dump(mode="json")
         return to_ninjs(article)
 
@@ -149,32 +143,32 @@ class WebhookOutlet(Outlet):
     def check(self) -> str:
         self.secret()
         try:
-            with Deadline(self.opts.timeout) as deadline:
-                response = self._session.head(self.opts.url, allow_redirects=False,
-                                              timeout=deadline.timeouts(self.opts.timeout, self.opts.timeout))
+            with Deadline(self.options.timeout) as deadline:
+                response = self._session.head(self.options.url, allow_redirects=False,
+                                              timeout=deadline.timeouts(self.options.timeout, self.options.timeout))
         except requests.RequestException as exc:
-            raise OutletUnavailableError(f"webhook {self.opts.url} is not reachable: {exc}") from exc
+            raise OutletUnavailableError(f"webhook {self.options.url} is not reachable: {exc}") from exc
         response.close()
-        return f"{self.opts.url} answered HTTP {response.status_code}; secret from {self.opts.secret_env} is set"
+        return f"{self.options.url} answered HTTP {response.status_code}; secret from {self.options.secret_env} is set"
 
     def _too_slow(self, url: str, key: str) -> OutletDeadlineError:
-        return OutletDeadlineError(f"webhook {url} did not answer within {self.opts.timeout:g}s ({key})")
+        return OutletDeadlineError(f"webhook {url} did not answer within {self.options.timeout:g}s ({key})")
 
     def _post(self, body: bytes, key: str, headers: dict[str, str], gone_is_done: bool = False) -> bytes:
         """Send one signed request; the answer's body on 2xx, a named error otherwise."""
-        url = self.opts.url
+        url = self.options.url
         sent = {
-            **self.opts.headers,
+            **self.options.headers,
             **headers,
             "Content-Type": "application/json; charset=utf-8",
             "User-Agent": self.settings.user_agent,
             "Idempotency-Key": key,
-            **signing_headers(self.opts.signature, self.secret(), key, body),
+            **signing_headers(self.options.signature, self.secret(), key, body),
         }
-        deadline = Deadline(self.opts.timeout)
+        deadline = Deadline(self.options.timeout)
         try:
             with deadline, self._session.post(url, data=body, headers=sent, allow_redirects=False, stream=True,
-                                              timeout=deadline.timeouts(self.opts.timeout, self.opts.timeout)) as response:
+                                              timeout=deadline.timeouts(self.options.timeout, self.options.timeout)) as response:
                 answer = response.raw.read(MAX_BODY_BYTES, decode_content=True) or b""
                 status = response.status_code
                 retry_after = retry_after_seconds(response.headers.get("Retry-After"))

@@ -159,9 +159,8 @@ def _meta_version(post: dict[str, Any]) -> int:
     return int(raw) if str(raw).isdigit() else 0
 
 
-class WordPressOutlet(Outlet):
+class WordPressOutlet(Outlet[WordPressOptions]):
     kind = "wordpress"
-    options_model = WordPressOptions
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -170,22 +169,17 @@ class WordPressOutlet(Outlet):
         self._setup_lock = threading.Lock()
 
     @property
-    def opts(self) -> WordPressOptions:
-        assert isinstance(self.options, WordPressOptions)
-        return self.options
-
-    @property
     def client(self) -> WordPressClient:
         with self._setup_lock:
             if self._client is None:
-                password = os.environ.get(self.opts.app_password_env, "").strip()
+                password = os.environ.get(self.options.app_password_env, "").strip()
                 if not password:
                     raise ConfigError(
-                        f"outlet {self.id!r}: the environment variable {self.opts.app_password_env} is not set; "
-                        f"it must hold the Application Password of WordPress user {self.opts.username!r}"
+                        f"outlet {self.id!r}: the environment variable {self.options.app_password_env} is not set; "
+                        f"it must hold the Application Password of WordPress user {self.options.username!r}"
                     )
-                credentials = Credentials(self.opts.username, password, self.opts.app_password_env)
-                self._client = WordPressClient(self.opts.url, credentials, timeout=self.opts.timeout,
+                credentials = Credentials(self.options.username, password, self.options.app_password_env)
+                self._client = WordPressClient(self.options.url, credentials, timeout=self.options.timeout,
                                                user_agent=self.settings.user_agent)
             return self._client
 
@@ -194,8 +188,8 @@ class WordPressOutlet(Outlet):
         with self._setup_lock:
             if self._downloader is None:
                 self._downloader = ImageDownloader(
-                    user_agent=self.settings.user_agent, timeout=self.opts.timeout,
-                    max_bytes=self.opts.max_image_bytes, allow_private_networks=self.opts.image_allow_private_networks)
+                    user_agent=self.settings.user_agent, timeout=self.options.timeout,
+                    max_bytes=self.options.max_image_bytes, allow_private_networks=self.options.image_allow_private_networks)
             return self._downloader
 
     # --- the port -------------------------------------------------------------------------------
@@ -207,7 +201,7 @@ class WordPressOutlet(Outlet):
         if existing is not None:
             return self._update(existing, article, fields)
         slug = post_slug(article)
-        created = self._write("POST", "/wp/v2/posts", {**fields, "slug": slug, "status": self.opts.status}, article)
+        created = self._write("POST", "/wp/v2/posts", {**fields, "slug": slug, "status": self.options.status}, article)
         survivor = min(client.find_posts(slug=slug), key=lambda post: int(post["id"]), default=created)
         if int(survivor["id"]) != int(created["id"]):
             log.warning("article %s: post %s was created at the same time as post %s; keeping %s only",
@@ -224,30 +218,30 @@ class WordPressOutlet(Outlet):
         client = self.client
         post = client.get_post(remote.id)
         if post is None:
-            log.info("withdraw: post %s is gone from %s already", remote.id, self.opts.url)
+            log.info("withdraw: post %s is gone from %s already", remote.id, self.options.url)
             return
-        if self.opts.withdraw_action == "trash":
+        if self.options.withdraw_action == "trash":
             if post.get("status") != "trash":
                 client.call("DELETE", f"/wp/v2/posts/{int(post['id'])}")
         elif post.get("status") not in ("draft", "trash"):
             client.call("POST", f"/wp/v2/posts/{int(post['id'])}", json={"status": "draft"})
-        log.info("withdrew post %s from %s (%s): %s", remote.id, self.opts.url, self.opts.withdraw_action, reason)
+        log.info("withdrew post %s from %s (%s): %s", remote.id, self.options.url, self.options.withdraw_action, reason)
 
     def check(self) -> str:
         client = self.client
         me = client.me()
         capabilities = me.get("capabilities") or {}
         needed = ["edit_posts", "upload_files", "manage_categories"]
-        needed += ["publish_posts"] if self.opts.status == "publish" else []
-        needed += ["edit_others_posts"] if self.opts.author not in (None, me.get("id")) else []
+        needed += ["publish_posts"] if self.options.status == "publish" else []
+        needed += ["edit_others_posts"] if self.options.author not in (None, me.get("id")) else []
         missing = [cap for cap in needed if not capabilities.get(cap)]
         if missing:
             raise WordPressRejectedError(
-                f"user {me.get('slug')!r} at {self.opts.url} lacks {', '.join(missing)}; give it the Editor role", 403)
+                f"user {me.get('slug')!r} at {self.options.url} lacks {', '.join(missing)}; give it the Editor role", 403)
         plugin = "syndication mu-plugin present" if "syndication_id" in client.post_meta_keys() else (
             "WARNING: syndication mu-plugin missing (copy contrib/wordpress/syndication-worker.php to "
             "wp-content/mu-plugins/ for the canonical link and the meta)")
-        return f"authenticated as {me.get('name')} ({me.get('slug')}) at {self.opts.url}; REST API {client.describe_api()}; {plugin}"
+        return f"authenticated as {me.get('name')} ({me.get('slug')}) at {self.options.url}; REST API {client.describe_api()}; {plugin}"
 
     # --- helpers --------------------------------------------------------------------------------
 
@@ -258,7 +252,7 @@ class WordPressOutlet(Outlet):
             if post is not None:
                 return post
             log.warning("article %s: post %s recorded in the ledger is gone from %s; looking for another",
-                        article.id, previous.id, self.opts.url)
+                        article.id, previous.id, self.options.url)
         found = client.find_posts(slug=post_slug(article))
         if not found:
             # without the mu-plugin the parameter is ignored and every post comes back: hence the filter
@@ -288,7 +282,7 @@ class WordPressOutlet(Outlet):
         return dict(self.client.call("POST", f"/wp/v2/posts/{int(post['id'])}", json=retry))
 
     def _post_fields(self, article: Article) -> dict[str, Any]:
-        opts = self.opts
+        opts = self.options
         fields: dict[str, Any] = {
             "title": html_text(article.headline),
             "content": inert_html(html_body(article).strip()) + "\n" + self._attribution(article),
@@ -319,15 +313,15 @@ class WordPressOutlet(Outlet):
         return fields
 
     def _category_names(self, article: Article) -> list[str]:
-        names = list(self.opts.default_categories)
+        names = list(self.options.default_categories)
         if article.section:
-            mapped = self.opts.category_map.get(article.section, article.section)
+            mapped = self.options.category_map.get(article.section, article.section)
             if mapped:
                 names.append(mapped)
         return list(dict.fromkeys(n.strip() for n in names if n.strip()))
 
     def _tag_names(self, article: Article) -> list[str]:
-        return list(dict.fromkeys(t.strip() for t in article.tags if t.strip())) if self.opts.tags else []
+        return list(dict.fromkeys(t.strip() for t in article.tags if t.strip())) if self.options.tags else []
 
     def _term_ids(self, taxonomy: str, names: list[str]) -> list[int]:
         # term names are HTML to WordPress too (it stores "A &amp; B" for "A & B" whatever it is sent);
@@ -335,7 +329,7 @@ class WordPressOutlet(Outlet):
         return list(dict.fromkeys(self.client.term_id(taxonomy, html_text(name)) for name in names))
 
     def _attribution(self, article: Article) -> str:
-        return self.opts.attribution_template.format(
+        return self.options.attribution_template.format(
             url=inert_html(html_attribute(article.url)), attribution=inert_html(html_text(article.attribution)),
             source_name=inert_html(html_text(article.source.name)), headline=inert_html(html_text(article.headline)),
         )
