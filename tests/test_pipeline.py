@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Callable
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -18,11 +20,14 @@ from worker.errors import (
     HttpStatusError,
     NotHtmlError,
     OutletRejectedError,
+    OutletUnavailableError,
     PrivateAddressError,
 )
 from worker.outlets.base import Outlet, OutletOptions, RemoteRef
-from worker.flow.pipeline import Services, deliver_article, ingest_url
+from worker.flow.deliver import deliver_article
+from worker.flow.ingest import ingest_url
 from worker.flow.poll import poll_source
+from worker.flow.services import Services
 from worker.schema import Article, article_id_for
 from worker.settings import load_settings
 from worker.store import DeliveryState
@@ -38,6 +43,27 @@ class RejectingOutlet(Outlet):
 
     def publish(self, article: Article, previous: RemoteRef | None) -> RemoteRef:
         raise OutletRejectedError("the outlet said 422: missing category")
+
+
+class WithdrawnWhilePublishingOutlet(Outlet):
+    """An outlet during whose publish the partner withdraws the article (`during_publish` runs then), and
+    whose first take-down fails as a busy remote system's would."""
+
+    kind = "withdrawn-while-publishing"
+    options_model = OutletOptions
+    during_publish: ClassVar[Callable[[], None]] = staticmethod(lambda: None)
+    take_down_failures: ClassVar[int] = 1
+    taken_down: ClassVar[list[str]] = []
+
+    def publish(self, article: Article, previous: RemoteRef | None) -> RemoteRef:
+        type(self).during_publish()
+        return RemoteRef(article.id)
+
+    def withdraw(self, remote: RemoteRef, reason: str) -> None:
+        if type(self).take_down_failures > 0:
+            type(self).take_down_failures -= 1
+            raise OutletUnavailableError("the outlet answered 503")
+        type(self).taken_down.append(remote.id)
 
 
 @pytest.fixture
@@ -72,6 +98,29 @@ def test_ingest_stores_and_routes_then_delivery_is_once(services: Services, http
     assert second.attempts == 1  # the second call saw the ledger and did not publish again
     log = (Path(services.outlet("files").directory) / "publish.log").read_text().splitlines()  # type: ignore[attr-defined]
     assert len(log) == 1
+
+
+def test_a_take_down_that_fails_after_a_late_delivery_is_tried_again_by_the_retry(
+    services: Services, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the partner withdraws the article while the outlet publishes it: the withdraw messages went out
+    # before this outlet held it, so the delivery takes its own copy down; the first try fails (503)
+    _rewrite_outlets(services, "outlets:\n  - id: late\n    kind: tests.test_pipeline:WithdrawnWhilePublishingOutlet\n")
+    httpserver.expect_request("/a.html").respond_with_data(FIXTURE.read_bytes(), content_type="text/html")
+    report = ingest_url(services, "theepochtimes", httpserver.url_for("/a.html"), ["late"], queue()[1])
+    article_id = report.article_id
+    monkeypatch.setattr(WithdrawnWhilePublishingOutlet, "during_publish",
+                        staticmethod(lambda: services.store.mark_withdrawn(article_id, "gone")))
+    monkeypatch.setattr(WithdrawnWhilePublishingOutlet, "take_down_failures", 1)
+    monkeypatch.setattr(WithdrawnWhilePublishingOutlet, "taken_down", [])
+    with pytest.raises(OutletUnavailableError):  # transient: the deliver task retries
+        deliver_article(services, article_id, 1, "late")
+    row = deliver_article(services, article_id, 1, "late")  # the retry
+    assert row.state == DeliveryState.DELIVERED and row.attempts == 1  # published once
+    assert WithdrawnWhilePublishingOutlet.taken_down == [article_id]
+    assert services.store.get_delivery(article_id, 1, "late").withdrawn_at is not None
+    deliver_article(services, article_id, 1, "late")  # a later re-run: the outlet is told once
+    assert WithdrawnWhilePublishingOutlet.taken_down == [article_id]
 
 
 def test_permanent_outlet_error_is_recorded_on_the_ledger(services: Services, httpserver: HTTPServer) -> None:

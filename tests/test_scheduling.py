@@ -11,7 +11,7 @@ import pytest
 import redis
 
 from worker.config import FeedDiscovery, Source
-from worker.flow.pipeline import Services
+from worker.flow.services import Services
 from worker.flow.schedule import claim_due_sources, poll_due_key
 from worker.settings import load_settings
 from worker.tasks import dispatch_due_polls
@@ -93,7 +93,7 @@ def test_a_broken_live_edit_of_sources_yaml_keeps_the_tick_on_the_last_good_conf
     os.utime(sources_yaml, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # a change even on a coarse clock
     for source_id in ("first", "second"):
         client.delete(poll_due_key(redis_key_prefix, source_id))  # both due again, as an interval later
-    with caplog.at_level(logging.ERROR, logger="worker.flow.pipeline"):
+    with caplog.at_level(logging.ERROR, logger="worker.flow.services"):
         assert dispatch_due_polls(svc, dispatched.append) == ["first", "second"]
     assert f"{sources_yaml}, line 2, source 'first', field 'interval'" in caplog.text
     assert "keeping the last good config" in caplog.text

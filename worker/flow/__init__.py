@@ -1,5 +1,6 @@
-"""The stages of the flow: poll, ingest, deliver, withdraw, routing, schedule, sweep, and the Services
-they share. Called by the thin Celery tasks (worker.tasks); Celery itself stays out of here except time limits.
+"""The stages of the flow, one a module: poll, ingest, deliver, withdraw (and routing, schedule, sweep),
+and services.py, the Services they share. Called by the thin Celery tasks (worker.tasks); Celery itself
+stays out of here except time limits.
 
 May import: the core (schema, config, http, discover, extract, store, outlets). Never ops, web or cli.
 """

@@ -18,7 +18,8 @@ from worker.discover import Candidate, filter_candidates, newer_than, parse_feed
 from worker.errors import PermanentError, SyndicationError, TransientError
 from worker.http.client import fetch_page, fetch_resource
 from worker.http.page import Page, Validators
-from worker.flow.pipeline import Services, withdrawable_by
+from worker.flow.services import Services
+from worker.flow.withdraw import partner_withdrew
 from worker.store import Store
 from worker.store.polling import LinkSeen
 
@@ -197,8 +198,7 @@ def poll_source(
     report.discovered = len(wanted)
     for candidate in (c for c in wanted if c.withdrawn):
         link = store.known_link(source_id, candidate.url)
-        if link and link.article_id and withdrawable_by(store, link.article_id, source_id) \
-                and store.mark_withdrawn(link.article_id, "the partner's feed marks it withdrawn"):
+        if link and partner_withdrew(services, source_id, link.article_id, "the partner's feed marks it withdrawn"):
             enqueue_withdrawal(link.article_id)
             report.withdrawn.append(candidate.url)
     links = [LinkSeen(url=c.url, guid=c.guid, published=c.published,

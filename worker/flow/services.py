@@ -1,0 +1,73 @@
+"""The collaborators every stage of the flow shares, built once per worker process: `Services`.
+
+Why one object: a stage needs the config (re-read when its files change), the store, the outlets built
+from that config, and the HTTP collaborators that must be shared by every fetch of the process (the
+per-host rate limiter and the robots.txt cache, both in Redis when workers share one). Passing them one
+by one made every stage's signature a list of plumbing; tasks.py builds one Services after the fork.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import redis
+
+from worker.config import Config, load_config
+from worker.errors import ConfigError
+from worker.http.client import make_limiter, make_robots_cache
+from worker.http.ratelimit import HostLimiter
+from worker.http.robots import RobotsCache
+from worker.outlets import Outlet, build_outlet
+from worker.settings import Settings
+from worker.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    #: shared state of all workers (rate limits, robots cache); None: this process keeps its own
+    redis_client: redis.Redis | None = None
+    _outlets: dict[str, Outlet] = field(default_factory=dict)
+
+    _config: Config | None = None
+    _config_stamp: tuple[float, ...] = ()
+
+    @property
+    def config(self) -> Config:
+        """sources.yaml and outlets.yaml, re-read when either file changes, so a new source or outlet
+        reaches running workers without a restart. A broken edit keeps the last good config (and logs
+        why) rather than failing every task."""
+        files = [self.settings.config_dir / name for name in ("sources.yaml", "outlets.yaml")]
+        stamp = tuple(f.stat().st_mtime if f.exists() else 0.0 for f in files)
+        if self._config is None or stamp != self._config_stamp:
+            try:
+                self._config = load_config(self.settings.config_dir)
+            except ConfigError as exc:
+                if self._config is None:
+                    raise
+                log.error("config change ignored, keeping the last good config: %s", exc)
+            self._config_stamp = stamp
+            self._outlets.clear()
+        return self._config
+
+    @cached_property
+    def store(self) -> Store:
+        store = Store(self.settings.database_url)
+        store.migrate()
+        return store
+
+    @cached_property
+    def limiter(self) -> HostLimiter:
+        return make_limiter(self.settings, self.redis_client)
+
+    @cached_property
+    def robots(self) -> RobotsCache:
+        return make_robots_cache(self.settings, self.redis_client)
+
+    def outlet(self, outlet_id: str) -> Outlet:
+        if outlet_id not in self._outlets:
+            self._outlets[outlet_id] = build_outlet(self.config.outlet(outlet_id), self.settings)
+        return self._outlets[outlet_id]
