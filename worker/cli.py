@@ -56,27 +56,22 @@ def _print_article(article: object, fmt: str) -> None:
 
 def cmd_extract(args: argparse.Namespace) -> int:
     """Pure extraction: read a file (or fetch a URL) and print the canonical article."""
-    from worker.config import Source, load_config
-    from worker.extract import extract_article
-    from worker.http.client import fetch_page
+    from worker.ops.preview import preview
     from worker.settings import load_settings
 
     settings = load_settings()
-    source = load_config(settings.config_dir).source(args.source) if args.source else None
     target = args.file_or_url
     if urlsplit(target).scheme in ("http", "https"):
-        host = urlsplit(target).hostname or ""
-        fetch_source = source or Source(id="adhoc", name=host, allowed_domains=[host])
-        page = fetch_page(target, fetch_source, settings)
-        html, url = page.body, args.url or page.url
+        article = preview(settings, args.source, url=target, page_url=args.url)
     else:
         path = Path(target)
         if not path.is_file():
             raise SyndicationError(f"{target}: no such file (give a path to an HTML file or an http(s) URL)")
         # a file has no http(s) address of its own: links resolve against a placeholder on the reserved
         # .invalid domain, and the article takes the page's canonical link when it declares one
-        html, url = path.read_bytes(), args.url or f"https://file.invalid/{quote(path.name)}"
-    _print_article(extract_article(html, url, source), args.format)
+        article = preview(settings, args.source, html=path.read_bytes(),
+                          page_url=args.url or f"https://file.invalid/{quote(path.name)}")
+    _print_article(article, args.format)
     return 0
 
 
@@ -183,15 +178,15 @@ def cmd_articles(args: argparse.Namespace) -> int:
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
-    from worker.ops.operations import print_sources
+    from worker.ops.sources import print_sources
 
     return print_sources()
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
-    from worker.ops.operations import poll_now
+    from worker.ops.sources import poll
 
-    return poll_now(args.source_id, wait=args.wait, timeout=args.timeout)
+    return poll(args.source_id, wait=args.wait, timeout=args.timeout)
 
 
 def _date(text: str) -> datetime:
@@ -203,13 +198,13 @@ def _date(text: str) -> datetime:
 
 
 def cmd_reimport(args: argparse.Namespace) -> int:
-    from worker.ops.operations import reimport
+    from worker.ops.sources import print_reimport
 
-    return reimport(args.source_id, args.since)
+    return print_reimport(args.source_id, args.since)
 
 
 def cmd_deliveries(args: argparse.Namespace) -> int:
-    from worker.ops.operations import print_deliveries, retry_deliveries
+    from worker.ops.deliveries import print_deliveries, retry_deliveries
 
     if args.action == "retry":
         if not args.ids and not args.all_failed:
@@ -219,7 +214,7 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
 
 
 def cmd_outlets(args: argparse.Namespace) -> int:
-    from worker.ops.operations import check_outlets
+    from worker.ops.deliveries import check_outlets
 
     return check_outlets(args.ids or None)
 

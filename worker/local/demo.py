@@ -3,7 +3,8 @@
 It serves the bundled sample partner site on 127.0.0.1, starts a private Redis (unless REDIS_URL is
 set) and a real Celery worker process, polls the sample partner's feed through the queue (the poll
 queues an ingest per new article), follows each article until it is stored and delivered to a files
-outlet under ./var/outlets, and prints what happened.
+outlet under ./var/outlets, and prints what happened. It polls through worker/ops, as `syndicate poll`
+and the console's Run Now button do: the demo shows the product's own path, not a shortcut of its own.
 """
 from __future__ import annotations
 
@@ -13,12 +14,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from worker.embedded_redis import EmbeddedRedis
 from worker.local.sample_site import SampleSite
 from worker.settings import load_settings
+
+if TYPE_CHECKING:
+    from worker.ops.base import OpsContext
 
 SITE_ROOT = Path(__file__).parent / "demo_site"
 FEED_PATH = "/theepochtimes/feed.xml"
@@ -104,12 +108,12 @@ def run_demo(keep_running: bool = False) -> int:
                "SYNDICATION_VAR_DIR": str(var_dir), "DATABASE_URL": settings.database_url}
         os.environ.update({k: env[k] for k in ("REDIS_URL", "CONFIG_DIR", "SYNDICATION_VAR_DIR")})
         worker = _start_worker(env, var_dir / "demo" / "worker.log")
-        from worker.app import create_app
+        from worker.ops.base import OpsContext
 
-        app = create_app(load_settings())
-        _wait_for_worker(app, worker)
+        ctx = OpsContext(load_settings())  # the settings just written to the environment
+        _wait_for_worker(ctx.celery(), worker)
         _say(f"Celery worker up (pid {worker.pid}, log var/demo/worker.log)")
-        rows = _poll_and_follow(app, settings.database_url)
+        rows = _poll_and_follow(ctx)
         _print_table(rows, outlet_dir)
         if keep_running:
             _say("running; press Ctrl-C to stop")
@@ -128,15 +132,15 @@ def run_demo(keep_running: bool = False) -> int:
         site.stop()
 
 
-def _poll_and_follow(app: Any, database_url: str) -> list[dict[str, Any]]:
+def _poll_and_follow(ctx: OpsContext) -> list[dict[str, Any]]:
     """Poll the sample partner through the real queue, then follow each queued link to delivery."""
     from worker.ops.imports import describe_ingest
-    from worker.store import Store
+    from worker.ops.sources import poll_now
 
-    report = app.send_task("syndication.poll_source", (SOURCE_ID,), queue="poll").get(timeout=120)
+    report = poll_now(ctx, SOURCE_ID).get(timeout=120)
     _say(f"poll: {report['discovered']} article link(s) in the feed, {len(report['queued'])} queued for ingest"
          + (f", errors: {report['errors']}" if report["errors"] else ""))
-    store = Store(database_url)
+    store = ctx.store
     rows = []
     for url in report["queued"]:
         already = {(a.id, a.version) for a in store.list_articles(source_id=SOURCE_ID)}

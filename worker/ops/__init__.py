@@ -1,5 +1,7 @@
-"""What an operator can do (import, poll now, reimport, retry, preview): the place operator code queues
-tasks; the cli and the web console call it.
+"""What an operator can do, each job written once: imports (a one-off import of a URL and following it),
+sources (the sources table, poll now, re-import), deliveries (the ledger, replays, the outlets' check),
+preview (a page's article, nothing stored); base holds the context they run in and their refusals.
 
-May import: anything but worker.web and worker.cli.
+The cli and the web console call these; this is the only operator code that queues tasks, and it does so
+through worker/tasks.py's enqueue_* functions. May import: anything but worker.web and worker.cli.
 """

@@ -1,7 +1,8 @@
 """Errors as the web shows them: an HTTP status, a short code, and a message a person can act on.
 
-Why one mapping: the worker's named failures (worker/errors.py) already carry readable reasons; the API
-and the console only have to choose a status for each, the same way in both.
+Why one mapping: the worker's named failures (worker/errors.py) and the operator jobs' refusals
+(worker/ops/base.py) already carry readable reasons; the API and the console only have to choose a status
+for each, the same way in both.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from worker.errors import (
     SyndicationError,
     TransientError,
 )
+from worker.ops.base import NotFoundError, NotNowError
 
 
 class ErrorBody(BaseModel):
@@ -51,6 +53,10 @@ def from_exception(exc: Exception) -> ApiError | None:
     if not isinstance(exc, SyndicationError):
         return None
     reason = exc.reason
+    if isinstance(exc, NotFoundError):  # what the request names (a delivery, a source, an import) is not there
+        return ApiError(404, exc.code, reason)
+    if isinstance(exc, NotNowError):  # it is there, but not in a state the job can act on
+        return ApiError(409, exc.code, reason)
     if isinstance(exc, ArticleNotFoundError):
         return ApiError(404, exc.code, reason)
     if isinstance(exc, ConfigError):

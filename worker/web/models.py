@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from worker.schema import Article
+from worker.store import Delivery
 
 MAX_URL = 2048
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
@@ -47,6 +48,13 @@ class DeliveryOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     delivered_at: datetime | None
+
+
+def delivery_out(row: Delivery) -> dict[str, Any]:
+    return {"id": row.id, "article_id": row.article_id, "version": row.version, "outlet_id": row.outlet_id,
+            "state": row.state.value, "attempts": row.attempts, "remote_id": row.remote_id,
+            "remote_url": row.remote_url, "last_error": row.last_error, "created_at": row.created_at,
+            "updated_at": row.updated_at, "delivered_at": row.delivered_at}
 
 
 class ImportStatus(ImportQueued):

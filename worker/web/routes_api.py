@@ -11,8 +11,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from worker.ops import deliveries, imports, preview, sources
 from worker.schema import Article, to_ninjs
-from worker.web import actions
 from worker.web.errors import ErrorBody, not_found
 from worker.web.models import (
     ArticleList,
@@ -25,6 +25,7 @@ from worker.web.models import (
     SourceOut,
     TaskQueued,
     VersionOut,
+    delivery_out,
 )
 
 #: declares the bearer scheme in the OpenAPI document; the check itself is BearerAuthMiddleware's
@@ -57,13 +58,14 @@ def ctx(request: Request) -> Any:
              responses={**NOT_FOUND})
 def create_import(body: ImportRequest, request: Request) -> dict[str, Any]:
     """Queue the ingest of one partner page (and its deliveries); follow it with GET /imports/{id}."""
-    return actions.queue_import(ctx(request), body.url, body.source_id, body.outlets)
+    return imports.queue_import(ctx(request), body.url, body.source_id, body.outlets)
 
 
 @router.get("/imports/{import_id}", response_model=ImportStatus, tags=["imports"], responses={**NOT_FOUND})
 def get_import(import_id: Annotated[str, Path(pattern=r"^[0-9a-fA-F-]{8,64}$")], request: Request) -> dict[str, Any]:
     """Where an import stands; once stored, the canonical article and its deliveries."""
-    return actions.import_status(ctx(request), import_id)
+    status = imports.import_status(ctx(request), import_id)
+    return {**status, "deliveries": [delivery_out(row) for row in status["deliveries"]]}
 
 
 @router.get("/articles", response_model=ArticleList, tags=["articles"])
@@ -116,7 +118,7 @@ def get_versions(article_id: ArticleId, request: Request) -> list[dict[str, Any]
     **NOT_FOUND, 502: {"model": ErrorBody, "description": "The partner page could not be fetched"}})
 def post_preview(body: PreviewRequest, request: Request) -> Article:
     """The canonical article of a page (fetched, or given as HTML) without storing or delivering it."""
-    return actions.preview(ctx(request), body.url, body.html, body.source_id)
+    return preview.preview(ctx(request).settings, body.source_id, url=body.url, html=body.html)
 
 
 @router.get("/deliveries", response_model=list[DeliveryOut], tags=["deliveries"])
@@ -127,21 +129,21 @@ def list_deliveries(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
     """Ledger rows, the most recently touched first, with the reason of every failure."""
-    return actions.deliveries(ctx(request), state, article_id, limit)
+    return [delivery_out(row) for row in deliveries.list_deliveries(ctx(request), state, article_id, limit)]
 
 
 @router.post("/deliveries/{delivery_id}/retry", status_code=202, response_model=DeliveryOut, tags=["deliveries"],
              responses={**NOT_FOUND, **CONFLICT})
 def retry_delivery(delivery_id: Annotated[int, Path(ge=1, le=2**62)], request: Request) -> dict[str, Any]:
     """Replay a failed or dead delivery (the same ledger row, so it cannot be delivered twice)."""
-    row = actions.retry_delivery(ctx(request), delivery_id)
-    return {**row.__dict__, "state": row.state.value}
+    context = ctx(request)
+    return delivery_out(deliveries.retry(context, deliveries.find_delivery(context, delivery_id)))
 
 
 @router.get("/sources", response_model=list[SourceOut], tags=["sources"])
 def list_sources(request: Request) -> list[dict[str, Any]]:
     """Every configured source with its polling health (ok, failing, idle, never polled, manual only)."""
-    return actions.source_rows(ctx(request))
+    return sources.source_rows(ctx(request))
 
 
 @router.post("/sources/{source_id}/poll", status_code=202, response_model=TaskQueued, tags=["sources"],
@@ -149,5 +151,5 @@ def list_sources(request: Request) -> list[dict[str, Any]]:
 def poll_source(source_id: Annotated[str, Path(max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")],
                 request: Request) -> TaskQueued:
     """Poll one source now (the Run Now button); the next scheduled poll is an interval later."""
-    task_id = actions.poll_now(ctx(request), source_id)
-    return TaskQueued(task_id=task_id, message=f"queued a poll of {source_id}")
+    result = sources.poll_now(ctx(request), source_id)
+    return TaskQueued(task_id=str(result.id), message=f"queued a poll of {source_id}")

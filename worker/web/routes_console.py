@@ -1,4 +1,4 @@
-"""The operator console: server-rendered pages over the same actions as the API.
+"""The operator console: server-rendered pages over the same operator jobs as the API (worker/ops).
 
 Every page needs a login (the API token, once, for a 12-hour HttpOnly SameSite=Strict cookie); every
 form post carries the session's CSRF token. No script runs on any page: import progress refreshes with
@@ -12,8 +12,10 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from worker.errors import SyndicationError
+from worker.ops import deliveries as delivery_jobs
+from worker.ops import imports as import_jobs
+from worker.ops import sources as source_jobs
 from worker.outlets.render import render_article_html
-from worker.web import actions
 from worker.web.auth import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -35,6 +37,7 @@ from worker.web.console_support import (
     safe_next,
 )
 from worker.web.errors import ApiError, from_exception, not_found
+from worker.web.models import delivery_out
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 ArticleId = Annotated[str, Path(pattern=r"^[0-9a-f]{1,64}$")]
@@ -99,8 +102,8 @@ def logout(request: Request, csrf_token: Annotated[str, Form(max_length=200)] = 
 def dashboard(request: Request) -> Response:
     require_session(request)
     ctx = request.app.state.ctx
-    sources = actions.source_rows(ctx)
-    failing = [d for state in ("failed", "dead") for d in actions.deliveries(ctx, state, None, 50)]
+    sources = source_jobs.source_rows(ctx)
+    failing = [delivery_out(d) for state in ("failed", "dead") for d in delivery_jobs.list_deliveries(ctx, state, None, 50)]
     return render(request, "dashboard.html", sources=sources,
                   alerts=[s for s in sources if s["status"] in ("failing", "idle")],
                   failing=sorted(failing, key=lambda d: d["updated_at"], reverse=True),
@@ -126,7 +129,7 @@ def import_submit(request: Request, url: Annotated[str, Form(max_length=2048)] =
     try:
         if not url.strip() or not source_id:
             raise ApiError(422, "invalid_request", "give the article's URL and choose its source")
-        record = actions.queue_import(ctx, url.strip(), source_id, outlets or None)
+        record = import_jobs.queue_import(ctx, url.strip(), source_id, outlets or None)
     except (ApiError, SyndicationError) as exc:
         error = from_exception(exc) or ApiError(500, "internal_error", str(exc))
         config = ctx.config()
@@ -139,7 +142,8 @@ def import_submit(request: Request, url: Annotated[str, Form(max_length=2048)] =
 @router.get("/imports/{import_id}")
 def import_progress(request: Request, import_id: Annotated[str, Path(pattern=r"^[0-9a-fA-F-]{8,64}$")]) -> Response:
     require_session(request)
-    status = actions.import_status(request.app.state.ctx, import_id)
+    status = import_jobs.import_status(request.app.state.ctx, import_id)
+    status["deliveries"] = [delivery_out(row) for row in status["deliveries"]]
     deliveries_open = any(d["state"] not in ("delivered", "failed", "dead") for d in status["deliveries"])
     finished = status["state"] == "failed" or (status["state"] == "stored" and not deliveries_open)
     return render(request, "import_status.html", status=status, finished=finished)
@@ -175,7 +179,7 @@ def article(request: Request, article_id: ArticleId, version: Annotated[int | No
                 "fields": changed_fields(old, new)}
     return render(request, "article.html", article=shown, versions=sorted(versions.values(), key=lambda v: v.version),
                   outlet_html=render_article_html(shown), diff=diff,
-                  deliveries=actions.deliveries(request.app.state.ctx, None, article_id, 100))
+                  deliveries=[delivery_out(d) for d in delivery_jobs.list_deliveries(request.app.state.ctx, None, article_id, 100)])
 
 
 @router.get("/deliveries")
@@ -185,7 +189,7 @@ def deliveries(request: Request, state: Annotated[str | None, Query(max_length=2
     ctx = request.app.state.ctx
     states = ("pending", "in_progress", "delivered", "retrying", "failed", "dead")
     chosen = state if state in states else None
-    rows = actions.deliveries(ctx, chosen, None, 200)
+    rows = [delivery_out(d) for d in delivery_jobs.list_deliveries(ctx, chosen, None, 200)]
     headlines: dict[str, str] = {}
     for row in rows:
         if row["article_id"] not in headlines:
@@ -200,7 +204,8 @@ def retry(request: Request, delivery_id: Annotated[int, Path(ge=1)],
           csrf_token: Annotated[str, Form(max_length=200)] = "",
           back: Annotated[str, Form(max_length=2000)] = "/console/deliveries") -> Response:
     check_csrf(request, require_session(request), csrf_token)
-    actions.retry_delivery(request.app.state.ctx, delivery_id)
+    ctx = request.app.state.ctx
+    delivery_jobs.retry(ctx, delivery_jobs.find_delivery(ctx, delivery_id))
     target = safe_next(back)
     return _see(f"{target}{'&' if '?' in target else '?'}retried={delivery_id}")
 
@@ -209,5 +214,5 @@ def retry(request: Request, delivery_id: Annotated[int, Path(ge=1)],
 def poll(request: Request, source_id: Annotated[str, Path(max_length=200)],
          csrf_token: Annotated[str, Form(max_length=200)] = "") -> Response:
     check_csrf(request, require_session(request), csrf_token)
-    actions.poll_now(request.app.state.ctx, source_id)
+    source_jobs.poll_now(request.app.state.ctx, source_id)
     return _see("/console/")
