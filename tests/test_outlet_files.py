@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from worker.errors import OutletUnavailableError
 from worker.outlets.atomic_write import write_atomically
 from worker.outlets.files import FilesOptions, FilesOutlet
 from worker.schema import Author, Image, SourceRef, from_ninjs, make_article
@@ -111,6 +112,7 @@ def test_outlet_files_get_the_mode_the_umask_gives(tmp_path: Path, umask: int, m
 FAILING_WRITE = """
 import errno, resource, signal, sys
 from pathlib import Path
+from worker.errors import OutletUnavailableError
 from worker.outlets.atomic_write import write_atomically
 # a real failure half-way through the write: files may not grow past 64 KiB in this process (EFBIG)
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
@@ -154,3 +156,12 @@ def test_a_reader_sees_the_old_file_or_the_new_one_never_half(tmp_path: Path) ->
         reader.join(timeout=30)
     assert not torn
     assert target.read_bytes() == versions[0] and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_check_reports_an_unwritable_directory_by_name(tmp_path: Path) -> None:
+    assert "can write" in outlet(tmp_path).check()
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    unwritable = FilesOutlet("files", FilesOptions(directory=str(blocker / "out")), load_settings({}))
+    with pytest.raises(OutletUnavailableError, match=f"cannot write to {blocker / 'out'}"):
+        unwritable.check()

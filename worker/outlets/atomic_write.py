@@ -11,12 +11,16 @@ No kept library does this (atomicwrites is unmaintained and also goes through mk
 The temp file lives in the target's own directory (os.replace is atomic only within one filesystem), is
 fsynced before the rename and removed on any failure; the directory is fsynced after it, so a power cut
 leaves the old file or the new one, not an empty name.
+
+check_writable is the `syndicate outlets check` of every outlet that writes into a directory (files, feeds).
 """
 from __future__ import annotations
 
 import os
 import secrets
 from pathlib import Path
+
+from worker.errors import OutletUnavailableError
 
 #: how many fresh temp names to try before giving up (mkstemp's own TMP_MAX is of this order)
 _ATTEMPTS = 100
@@ -69,3 +73,17 @@ def write_atomically(path: Path, data: bytes) -> bool:
         raise
     _fsync_directory(path.parent)
     return True
+
+
+def check_writable(directory: Path, probe_name: str) -> str:
+    """Create `directory` when missing and write and remove the file `probe_name` in it: what an outlet that
+    writes there checks. An OutletUnavailableError naming the directory when it cannot (a full disk or a
+    missing mount may be fixed by the operator)."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / probe_name
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as exc:
+        raise OutletUnavailableError(f"cannot write to {directory}: {exc}") from exc
+    return f"can write to {directory}"

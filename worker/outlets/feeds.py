@@ -31,7 +31,7 @@ from worker.outlets.feed_render import (
     render_json_feed,
     render_rss,
 )
-from worker.outlets.atomic_write import write_atomically
+from worker.outlets.atomic_write import check_writable, write_atomically
 from worker.schema import Article
 
 STATE_FORMAT = 1
@@ -80,14 +80,7 @@ class FeedsOutlet(Outlet[FeedsOptions]):
         self._update(lambda items: items.pop(remote.id, None))
 
     def check(self) -> str:
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            probe = self.directory / f".{self.options.base_name}.write-check"
-            probe.write_bytes(b"ok")
-            probe.unlink()
-        except OSError as exc:
-            raise OutletUnavailableError(f"cannot write to {self.directory}: {exc}") from exc
-        return f"can write to {self.directory}"
+        return check_writable(self.directory, f".{self.options.base_name}.write-check")
 
     def articles(self) -> list[Article]:
         """The articles in the feeds now, newest first (read without the lock: the state file is atomic)."""

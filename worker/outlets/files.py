@@ -12,7 +12,7 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from worker.outlets.atomic_write import write_atomically
+from worker.outlets.atomic_write import check_writable, write_atomically
 from worker.errors import OutletUnavailableError
 from worker.outlets.base import Outlet, OutletOptions, RemoteRef
 from worker.outlets.render import render_article_html
@@ -55,14 +55,7 @@ class FilesOutlet(Outlet[FilesOptions]):
         return RemoteRef(id=article.id, url=(folder / f"v{article.version}.html").as_uri())
 
     def check(self) -> str:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        probe = self.directory / ".write-check"
-        try:
-            probe.write_bytes(b"ok")
-            probe.unlink()
-        except OSError as exc:
-            raise OutletUnavailableError(f"cannot write to {self.directory}: {exc}") from exc
-        return f"can write to {self.directory}"
+        return check_writable(self.directory, ".write-check")
 
     def withdraw(self, remote: RemoteRef, reason: str) -> None:
         """Replace the latest page with a withdrawal notice and leave a marker; version files stay for the record."""
