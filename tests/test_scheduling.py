@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from worker.config import FeedDiscovery, Source
+from worker.config import DiscoverEntry, Source
 from worker.flow.services import Services
 from worker.flow.schedule import claim_due_sources, poll_due_key
 from worker.settings import load_settings
@@ -26,7 +26,7 @@ def client(redis_url: str) -> Iterator[redis.Redis]:
 
 def source(source_id: str, interval: int = 900) -> Source:
     return Source(id=source_id, name=source_id.title(), allowed_domains=[f"{source_id}.example"], interval=interval,
-                  discover=[FeedDiscovery(kind="feed", url=f"https://{source_id}.example/feed.xml")])
+                  discover=[DiscoverEntry(kind="feed", url=f"https://{source_id}.example/feed.xml")])
 
 
 def test_a_source_redis_refuses_is_logged_and_the_sources_after_it_are_still_polled(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections import deque
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -24,7 +24,7 @@ from worker.errors import ConfigError, UnknownOutletError, UnknownSourceError
 from worker.config.patterns import pattern_problem
 from worker.schema import DEFAULT_ATTRIBUTION_TEMPLATE, Rights
 from worker.config.allow_entries import parse_allow_entry
-from worker.config.kinds import OUTLET_KINDS, options_problems
+from worker.config.kinds import DISCOVERY_KINDS, OUTLET_KINDS, options_problems
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 #: longest poll interval: 30 days (a partner polled less often than that is imported by hand)
@@ -62,38 +62,23 @@ class Selectors(BaseModel):
         return value
 
 
-class FeedDiscovery(BaseModel):
-    """An RSS or Atom feed of the partner's articles."""
+class DiscoverEntry(BaseModel):
+    """Where a source's new articles are found: a kind (a built-in name, feed | sitemap | listing, or
+    `package.module:Class`, resolved by worker/config/kinds.py) and the kind's own options (`url:` and,
+    for a listing, `link_selector:` ...), which load_sources validates against the kind's options model."""
 
-    model_config = ConfigDict(extra="forbid")
-    kind: Literal["feed"]
-    url: str
+    model_config = ConfigDict(extra="allow")
+    kind: str
 
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
 
-class SitemapDiscovery(BaseModel):
-    """A sitemap, sitemap index or Google News sitemap (plain or gzipped)."""
-
-    model_config = ConfigDict(extra="forbid")
-    kind: Literal["sitemap"]
-    url: str
-
-
-class ListingDiscovery(BaseModel):
-    """An HTML section page whose article links a CSS selector picks out, optionally paginated."""
-
-    model_config = ConfigDict(extra="forbid")
-    kind: Literal["listing"]
-    url: str
-    link_selector: str
-    next_selector: str | None = None
-    max_pages: int = Field(default=1, ge=1, le=50)
-
-    @field_validator("link_selector", "next_selector")
-    @classmethod
-    def _valid_css(cls, value: str | None) -> str | None:
-        if value is not None:
-            css_to_xpath(value)
-        return value
+    @property
+    def label(self) -> str:
+        """The entry as the poll reports it: its kind and, when it has one, its URL."""
+        url = (self.model_extra or {}).get("url")
+        return f"{self.kind} {url}" if url else self.kind
 
 
 def _runnable_pattern(expression: str) -> str:
@@ -116,9 +101,6 @@ def _valid_allow_entry(entry: str) -> str:
 
 #: an allow_private_networks entry: address or CIDR network, optionally `:port` (worker/config/allow_entries.py)
 AllowEntryText = Annotated[str, AfterValidator(_valid_allow_entry)]
-
-DiscoverEntry = Annotated[FeedDiscovery | SitemapDiscovery | ListingDiscovery, Field(discriminator="kind")]
-
 
 class Source(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -272,8 +254,11 @@ def _entry_name(data: Any, loc: tuple[Any, ...]) -> str | None:
     return None
 
 
-def describe_error(path: Path, root: yaml.Node | None, data: Any, loc: tuple[Any, ...], message: str) -> str:
-    node = _node_at(root, loc)
+def describe_error(path: Path, root: yaml.Node | None, data: Any, loc: tuple[Any, ...], message: str,
+                   node_loc: tuple[Any, ...] | None = None) -> str:
+    """'file, line N, source 'id', field 'a.b': message'; the line is that of `node_loc` when given (a
+    field named differently from where it sits in the file), else of `loc`."""
+    node = _node_at(root, loc if node_loc is None else node_loc)
     line = f", line {node.start_mark.line + 1}" if node is not None else ""
     entry = _entry_name(data, loc)
     field_path = ".".join(str(p) for p in loc[2:] if not isinstance(p, int)) if entry else ".".join(map(str, loc))
@@ -391,9 +376,23 @@ def _check_unique(path: Path, kind: str, ids: list[str]) -> None:
 
 
 def load_sources(path: Path) -> dict[str, Source]:
+    """Load sources and validate each discover entry's options against its kind's own options model."""
     parsed = _validate(SourcesFile, path)
     assert isinstance(parsed, SourcesFile)
     _check_unique(path, "source", [s.id for s in parsed.sources])
+    data, root = _load_yaml(path)
+    problems: list[str] = []
+    for index, source in enumerate(parsed.sources):
+        for number, entry in enumerate(source.discover):
+            for loc, message in options_problems(entry.kind, entry.options, DISCOVERY_KINDS, "discovery",
+                                                 needs="discover"):
+                at = ("sources", index, "discover", number)
+                # named with the kind (discover.listing.max_pages, as before kinds were plug-ins); the line
+                # is the option's own
+                named = (*at, *loc) if loc == ("kind",) else (*at, entry.kind, *loc)
+                problems.append(describe_error(path, root, data, named, message, node_loc=(*at, *loc)))
+    if problems:
+        raise ConfigError("\n".join(problems))
     return {s.id: s for s in parsed.sources}
 
 

@@ -2,8 +2,8 @@
 
 Built-in kinds are a table of dotted names, not imports, so that config (which every layer imports)
 never imports the layers it configures: the class is loaded when an entry names it, the way Scrapy's
-settings name their components. The caller says what the class must be (an Outlet subclass, say):
-config only needs the kind's `options_model` to validate an entry at load with its line.
+settings name their components. The caller says what the class must be (an Outlet subclass, a
+DiscoveryKind subclass): config only needs the kind's `options_model` to validate an entry at load.
 
 May import: worker.errors only.
 """
@@ -22,6 +22,13 @@ OUTLET_KINDS: dict[str, str] = {
     "feeds": "worker.outlets.feeds:FeedsOutlet",
 }
 
+#: discovery kind name -> the class implementing it (worker/discover/: a DiscoveryKind subclass)
+DISCOVERY_KINDS: dict[str, str] = {
+    "feed": "worker.discover.feeds:FeedKind",
+    "sitemap": "worker.discover.sitemaps:SitemapKind",
+    "listing": "worker.discover.listing:ListingKind",
+}
+
 
 def resolve_kind(kind: str, builtin: dict[str, str], what: str) -> Any:
     """The class a kind names: a built-in name from `builtin`, or `package.module:Class`. A ConfigError
@@ -38,14 +45,18 @@ def resolve_kind(kind: str, builtin: dict[str, str], what: str) -> Any:
 
 
 def options_problems(kind: str, options: dict[str, Any], builtin: dict[str, str], what: str,
-                     ) -> list[tuple[tuple[Any, ...], str]]:
-    """Problems with an entry's options as (location, message) pairs, for config to put a line on."""
+                     needs: str | None = None) -> list[tuple[tuple[Any, ...], str]]:
+    """Problems with an entry's options as (location, message) pairs, for config to put a line on.
+    `needs`: the method a class of this kind must have (config cannot name the base class it must
+    extend without importing the layer it configures; the layer checks that when it builds the kind)."""
     from pydantic import BaseModel, ValidationError
 
     try:
         cls = resolve_kind(kind, builtin, what)
     except ConfigError as exc:
         return [(("kind",), exc.reason)]
+    if needs is not None and not callable(getattr(cls, needs, None)):
+        return [(("kind",), f"{what} kind {kind!r} is not a {what} kind: it has no {needs}() method")]
     model = getattr(cls, "options_model", None)
     if not (isinstance(model, type) and issubclass(model, BaseModel)):
         return [(("kind",), f"{what} kind {kind!r} has no options_model (a pydantic model of its options)")]

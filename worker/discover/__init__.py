@@ -1,16 +1,19 @@
-"""Feeds, sitemaps and listing pages -> candidate article links. Pure parsers: no network, no store.
+"""Feeds, sitemaps and listing pages -> candidate article links; discovery kinds are plug-ins.
 
+    kind.py        the port: DiscoveryKind (an options model and `discover(fetch, options, source,
+                   state) -> candidates`), resolved from a discover entry's `kind:` by name
     candidates.py  the Candidate link and the named parse errors
-    feeds.py, sitemaps.py, listing.py   one parser per kind of document
+    feeds.py, sitemaps.py, listing.py   one parser per kind of document, and the built-in kinds
+                   (FeedKind, SitemapKind, ListingKind) that read them through the fetch they are handed
     xmlsafe.py     the expat pass that refuses entity declarations before any XML parser sees them
-    patterns.py    operator include/exclude patterns on RE2 (linear time)
     filters.py     which candidates a source wants (allowed domains, include/exclude, newer than)
 
-`from worker.discover import parse_feed, filter_candidates, ...` keeps working: names are looked up in
-filters.py on first use, not at import, because worker.config imports discover.patterns and filters.py
-imports worker.config (an eager import here would be a cycle).
+No network and no store of its own: a kind reads the partner only through the `fetch` the poll stage
+(worker/flow/poll.py) hands it. `from worker.discover import parse_feed, filter_candidates, ...` keeps
+working: names are looked up in filters.py on first use, not at import.
 
-May import: worker.errors, worker.config, worker.http.urls. Never Celery, flow, ops, web or cli.
+May import: worker.errors, worker.config, worker.css, worker.extract.document, worker.http (urls; page for
+types). Never Celery, flow, ops, web or cli.
 """
 from __future__ import annotations
 

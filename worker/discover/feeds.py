@@ -2,7 +2,7 @@
 
 feedparser already knows every dialect (RSS 1.0's rdf:about, RSS 2.0's guid isPermaLink, Atom's
 alternate links and xml:base, a dozen date formats); this module only maps its result onto Candidate
-and adds the withdrawal signals it does not interpret.
+and adds the withdrawal signals it does not interpret. FeedKind is the `kind: feed` discover entry.
 """
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ import feedparser
 import lxml.html
 from lxml import etree
 
+from worker.config import Source
 from worker.discover.candidates import Candidate, DiscoveryParseError, UnsafeXmlError, parse_w3c_date
+from worker.discover.kind import RICHEST, DiscoveryKind, DiscoveryOptions, Fetch, PollState
 from worker.discover.xmlsafe import Tombstone, gunzip_capped, screen_feed
 from worker.http.urls import is_http, normalize_link
 
@@ -159,3 +161,18 @@ def _from_tombstone(tombstone: Tombstone, base_url: str) -> Candidate | None:
     if not is_http(url):
         return None
     return Candidate(url=url, guid=tombstone.ref or None, updated=parse_w3c_date(tombstone.when), withdrawn=True)
+
+
+class FeedOptions(DiscoveryOptions):
+    url: str
+
+
+class FeedKind(DiscoveryKind[FeedOptions]):
+    """`kind: feed`: an RSS or Atom feed of the partner's articles (withdrawal markers included)."""
+
+    options_model = FeedOptions
+    richness = RICHEST
+
+    def discover(self, fetch: Fetch, options: FeedOptions, source: Source, state: PollState) -> list[Candidate]:
+        page = fetch(options.url)
+        return parse_feed(page.body, page.url) if page else []

@@ -1,10 +1,11 @@
 """Feeds, sitemaps and listing pages → candidate article links. Pure functions: no network, no store.
 
-The poll task fetches the bytes (worker.http.client does all partner HTTP) and calls one parser per discover
-entry of the source, then `filter_candidates` with the source, then its own known/changed check:
+The poll stage hands each discover entry's kind (worker/discover/kind.py) a fetch (worker.http.client does
+all partner HTTP); the built-in kinds call one parser each, then the stage calls `filter_candidates` with the
+source, then its own known/changed check:
 
-    candidates = parse_feed(page.body, page.url)                    # FeedDiscovery
-    sitemap = parse_sitemap(page.body, page.url)                    # SitemapDiscovery: .urls, .sitemaps
+    candidates = parse_feed(page.body, page.url)                    # kind: feed
+    sitemap = parse_sitemap(page.body, page.url)                    # kind: sitemap: .urls, .sitemaps
     listing = parse_listing(page.body, page.url, entry.link_selector, entry.next_selector)  # .links, .next_url
     wanted = filter_candidates(newer_than(candidates, last_poll_newest), source)
 

@@ -2,15 +2,20 @@
 
 Parsing reuses the extractor's HTML layer (worker.extract.document.parse: charset detection, lenient
 lxml parser) and the selector cache of worker.css, so a listing page is read exactly like an article.
+ListingKind is the `kind: listing` discover entry, which follows the next-page link up to max_pages.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import lxml.html
+from pydantic import Field, field_validator
 
-from worker.css import select
+from worker.config import Source
+from worker.css import css_to_xpath, select
 from worker.discover.candidates import Candidate
+from worker.discover.kind import DiscoveryKind, DiscoveryOptions, Fetch, PollState
 from worker.extract.document import parse, text_of
 from worker.http.urls import is_http, join_http, normalize_link
 
@@ -83,3 +88,39 @@ def _next_url(root: lxml.html.HtmlElement, base: str, page_url: str, next_select
         # a "next" link to this very page would make the poller loop until max_pages
         return url if url != page_url and is_http(url) else None
     return None
+
+
+class ListingOptions(DiscoveryOptions):
+    url: str
+    link_selector: str
+    next_selector: str | None = None
+    max_pages: int = Field(default=1, ge=1, le=50)
+
+    @field_validator("link_selector", "next_selector")
+    @classmethod
+    def _valid_css(cls, value: str | None) -> str | None:
+        if value is not None:
+            css_to_xpath(value)  # a typo in a selector is refused at load, not on every poll
+        return value
+
+
+class ListingKind(DiscoveryKind[ListingOptions]):
+    """`kind: listing`: an HTML section page whose article links a CSS selector picks out, optionally
+    paginated (next_selector, up to max_pages pages, only on the source's allowed domains)."""
+
+    options_model = ListingOptions
+    richness = 1
+
+    def discover(self, fetch: Fetch, options: ListingOptions, source: Source, state: PollState) -> list[Candidate]:
+        url: str | None = options.url
+        found: list[Candidate] = []
+        for _ in range(options.max_pages):
+            if url is None or not source.allows_host(urlsplit(url).hostname or ""):
+                break
+            page = fetch(url, html=True)
+            if page is None:
+                break  # an unchanged first page: the pages after it are very likely unchanged too
+            parsed = parse_listing(page.text, page.url, options.link_selector, options.next_selector)
+            found.extend(parsed.links)
+            url = parsed.next_url
+        return found

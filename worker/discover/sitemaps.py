@@ -2,7 +2,8 @@
 
 Parsed with defusedxml (expat with entity declarations and external references forbidden) in
 iterparse mode, each <url> cleared once read, so a 50,000-URL sitemap costs little memory. gzip is
-recognised by its magic bytes, whatever the URL or Content-Type claims.
+recognised by its magic bytes, whatever the URL or Content-Type claims. SitemapKind is the
+`kind: sitemap` discover entry, which walks an index down to its sitemaps.
 """
 from __future__ import annotations
 
@@ -10,17 +11,22 @@ import io
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlsplit
 
 import defusedxml
 import defusedxml.ElementTree as SafeET
 
-from worker.discover.candidates import Candidate, DiscoveryParseError, UnsafeXmlError, parse_w3c_date
+from worker.config import Source
+from worker.discover.candidates import Candidate, DiscoveryParseError, UnsafeXmlError, newer_than, parse_w3c_date
 from worker.discover.feeds import parse_feed
+from worker.discover.kind import DiscoveryKind, DiscoveryOptions, Fetch, PollState
 from worker.discover.xmlsafe import gunzip_capped
 from worker.http.urls import is_http, normalize_link
 
 #: URLs (or child sitemaps) read per document at most: the protocol's own per-file limit.
 MAX_SITEMAP_URLS = 50_000
+#: a sitemap index may nest; this bounds how many of its documents one poll reads
+MAX_SITEMAP_FILES = 50
 _FEED_ROOTS = frozenset({"rss", "feed", "RDF"})
 
 
@@ -142,3 +148,36 @@ def _parse_text(data: bytes, base_url: str, max_urls: int) -> SitemapPage:
     if not page.urls and data.strip():
         raise DiscoveryParseError(f"{base_url}: not a sitemap (neither XML nor a list of URLs)")
     return page
+
+
+class SitemapOptions(DiscoveryOptions):
+    url: str
+
+
+class SitemapKind(DiscoveryKind[SitemapOptions]):
+    """`kind: sitemap`: a sitemap, sitemap index or Google News sitemap (plain or gzipped).
+
+    An index is walked breadth first, at most MAX_SITEMAP_FILES documents a poll, only on the source's
+    allowed domains; a child sitemap whose lastmod is older than the last successful poll is skipped,
+    and so are URLs not changed since then.
+    """
+
+    options_model = SitemapOptions
+    richness = 2
+
+    def discover(self, fetch: Fetch, options: SitemapOptions, source: Source, state: PollState) -> list[Candidate]:
+        since = state.since
+        pending, seen, found = [options.url], set(), []
+        while pending and len(seen) < MAX_SITEMAP_FILES:
+            url = pending.pop(0)
+            if url in seen or not source.allows_host(urlsplit(url).hostname or ""):
+                continue
+            seen.add(url)
+            page = fetch(url)
+            if page is None:
+                continue
+            parsed = parse_sitemap(page.body, page.url)
+            pending.extend(child for child in parsed.sitemaps
+                           if since is None or (parsed.sitemap_lastmods.get(child) or since) >= since)
+            found.extend(newer_than(parsed.urls, since))
+        return found

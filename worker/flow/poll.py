@@ -1,4 +1,7 @@
-"""One poll of one source: read its feeds, sitemaps and listing pages, and queue what needs an ingest.
+"""One poll of one source: run each of its discover entries, and queue what needs an ingest.
+
+Each entry's kind (feed, sitemap, listing, or a plug-in `package.module:Class`; worker/discover/kind.py)
+is handed this stage's conditional fetch and returns candidate links; the stage has no per-kind code.
 
 Nothing is fetched that need not be: every discovery resource is fetched with the validators of its
 last fetch (a 304 parses nothing), and the store decides which links need an ingest (new, changed
@@ -11,15 +14,15 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from urllib.parse import urlsplit
 
-from worker.config import FeedDiscovery, ListingDiscovery, SitemapDiscovery, Source
-from worker.discover import Candidate, filter_candidates, newer_than, parse_feed, parse_listing, parse_sitemap
-from worker.errors import PermanentError, SyndicationError, TransientError
-from worker.http.client import fetch_page, fetch_resource
-from worker.http.page import Page, Validators
+from worker.config import Source
+from worker.discover import Candidate, filter_candidates
+from worker.discover.kind import RICHEST, PollState, discovery_kind, entry_options
+from worker.errors import ConfigError, PermanentError, SyndicationError, TransientError
 from worker.flow.services import Services
 from worker.flow.withdraw import partner_withdrew
+from worker.http.client import fetch_page, fetch_resource
+from worker.http.page import Page, Validators
 from worker.store import Store
 from worker.store.polling import LinkSeen
 
@@ -42,8 +45,9 @@ class PollReport:
         return dict(self.__dict__)
 
 
-class _Discovery:
-    """The fetch-and-parse loop of one poll, with the conditional GET bookkeeping in one place."""
+class _ConditionalFetch:
+    """The `fetch` a discovery kind is handed (worker.discover.kind.Fetch): every partner request through
+    worker.http with the source's rules, and the conditional GET bookkeeping in one place."""
 
     def __init__(self, services: Services, source: Source, report: PollReport, heartbeat: Callable[[], None]):
         self.services = services
@@ -51,7 +55,7 @@ class _Discovery:
         self.report = report
         self.heartbeat = heartbeat
 
-    def _fetch(self, url: str, html: bool = False) -> Page | None:
+    def __call__(self, url: str, *, html: bool = False) -> Page | None:
         """Fetch a discovery resource conditionally; None when it has not changed since last time."""
         store = self.services.store
         state = store.url_state(self.source.id, url)
@@ -68,48 +72,16 @@ class _Discovery:
             return None
         return page
 
-    def feed(self, entry: FeedDiscovery) -> list[Candidate]:
-        page = self._fetch(entry.url)
-        return parse_feed(page.body, page.url) if page else []
 
-    def sitemap(self, entry: SitemapDiscovery, since: datetime | None) -> list[Candidate]:
-        pending, seen, found = [entry.url], set(), []
-        while pending and len(seen) < MAX_SITEMAP_FILES:
-            url = pending.pop(0)
-            if url in seen or not self.source.allows_host(_host(url)):
-                continue
-            seen.add(url)
-            page = self._fetch(url)
-            if page is None:
-                continue
-            parsed = parse_sitemap(page.body, page.url)
-            pending.extend(child for child in parsed.sitemaps
-                           if since is None or (parsed.sitemap_lastmods.get(child) or since) >= since)
-            found.extend(newer_than(parsed.urls, since))
-        return found
-
-    def listing(self, entry: ListingDiscovery) -> list[Candidate]:
-        url: str | None = entry.url
-        found: list[Candidate] = []
-        for _ in range(entry.max_pages):
-            if url is None or not self.source.allows_host(_host(url)):
-                break
-            page = self._fetch(url, html=True)
-            if page is None:
-                break  # an unchanged first page: the pages after it are very likely unchanged too
-            parsed = parse_listing(page.text, page.url, entry.link_selector, entry.next_selector)
-            found.extend(parsed.links)
-            url = parsed.next_url
-        return found
-
-
-def _host(url: str) -> str:
-    return urlsplit(url).hostname or ""
-
-
-#: how much a discovery kind says about an entry: a feed has title, dates and summary, a sitemap a date,
-#: a listing page only the link text
-_RICHNESS = {"feed": 3, "sitemap": 2, "listing": 1}
+def _richness(kind: str | None) -> int:
+    """How much a discovery kind says about an entry (DiscoveryKind.richness); 0 for a kind that no
+    longer loads (a plug-in removed since it tagged a stored fingerprint)."""
+    if kind is None:
+        return 0
+    try:
+        return discovery_kind(kind).richness
+    except ConfigError:
+        return 0
 
 
 def _comparable_fingerprint(store: Store, source_id: str, candidate: Candidate, kind: str) -> str:
@@ -123,14 +95,15 @@ def _comparable_fingerprint(store: Store, source_id: str, candidate: Candidate, 
     costs one conditional re-fetch per link, once.
     """
     tagged = f"{kind}:{candidate.fingerprint}"
-    if _RICHNESS.get(kind, 0) >= max(_RICHNESS.values()):
+    if _richness(kind) >= RICHEST:
         return tagged
     known = store.known_link(source_id, candidate.url)
     if known is None or known.fingerprint is None:
         return tagged
-    stored_kind = known.fingerprint.split(":", 1)[0] if ":" in known.fingerprint else None
+    # the tag is all before the last colon: a plug-in kind's name (package.module:Class) has one itself
+    stored_kind = known.fingerprint.rsplit(":", 1)[0] if ":" in known.fingerprint else None
     # an untagged fingerprint predates tagging and came from whichever kind: not evidence either way
-    richer = stored_kind is None or _RICHNESS.get(stored_kind, 0) > _RICHNESS.get(kind, 0)
+    richer = stored_kind is None or _richness(stored_kind) > _richness(kind)
     return known.fingerprint if richer else tagged
 
 
@@ -173,25 +146,22 @@ def poll_source(
     report = PollReport(source_id=source_id)
     health = store.source_health(source_id)
     since = health.last_poll_finished_at if health and health.last_poll_ok else None
-    discovery = _Discovery(services, source, report, heartbeat)
+    fetch = _ConditionalFetch(services, source, report, heartbeat)
+    state = PollState(since=since)
     store.record_poll_start(source_id)
     candidates: list[Candidate] = []
     found_by: dict[str, str] = {}  # url -> kind of the first entry that listed it (the one filter_candidates keeps)
     transient: TransientError | None = None
     for entry in source.discover:
         try:
-            if isinstance(entry, FeedDiscovery):
-                found = discovery.feed(entry)
-            elif isinstance(entry, SitemapDiscovery):
-                found = discovery.sitemap(entry, since)
-            else:
-                found = discovery.listing(entry)
+            kind = discovery_kind(entry.kind)
+            found = kind().discover(fetch, entry_options(kind, entry), source, state)
             candidates += found
             for candidate in found:
                 found_by.setdefault(candidate.url, entry.kind)
         except SyndicationError as exc:
-            report.errors.append(f"{entry.kind} {entry.url}: {exc}")
-            log.warning("poll %s: %s %s failed: %s", source_id, entry.kind, entry.url, exc)
+            report.errors.append(f"{entry.label}: {exc}")
+            log.warning("poll %s: %s failed: %s", source_id, entry.label, exc)
             if isinstance(exc, TransientError):
                 transient = exc
     wanted = filter_candidates(candidates, source)
