@@ -257,9 +257,7 @@ def deliver(self: Task, article_id: str, outlet_id: str, version: int | None = N
                     svc.store.mark_dead(exhausted.id, reason)  # replayable: `syndicate deliveries retry`
             retry_or_give_up(self, exc, give_up)
             raise
-    return {"article_id": row.article_id, "version": row.version, "outlet_id": row.outlet_id,
-            "state": row.state.value, "remote_id": row.remote_id, "remote_url": row.remote_url,
-            "attempts": row.attempts}
+    return row.as_dict()
 
 
 def reopen_after_time_limit(article_id: str, version: int, outlet_id: str, exc: TransientError) -> None:

@@ -10,7 +10,7 @@ say whether the outlet is being, or has been, told to take the item down.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, cast
@@ -51,7 +51,12 @@ FINAL_STATES = tuple(state.value for state in DeliveryState if state.is_final)
 
 @dataclass(frozen=True)
 class Delivery:
-    """One row of the ledger: where one version of an article stands at one outlet."""
+    """One row of the ledger: where one version of an article stands at one outlet.
+
+    The one spelling of a delivery: the API's DeliveryOut (worker/web/models.py) is derived from these
+    fields, and the deliver task returns as_dict(); a field added here is read from the table by
+    _delivery, shown by the API and returned by the task.
+    """
 
     id: int
     article_id: str
@@ -67,6 +72,18 @@ class Delivery:
     delivered_at: datetime | None
     withdrawal_started_at: datetime | None = None
     withdrawn_at: datetime | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The row as JSON carries it: the state by its name, times in ISO 8601."""
+        out: dict[str, Any] = {}
+        for name in FIELD_NAMES:
+            value = getattr(self, name)
+            out[name] = value.value if isinstance(value, Enum) else (
+                value.isoformat() if isinstance(value, datetime) else value)
+        return out
+
+
+FIELD_NAMES = tuple(f.name for f in fields(Delivery))
 
 
 class WithdrawalOutcome(str, Enum):
@@ -90,13 +107,9 @@ class WithdrawalStart:
 
 
 def _delivery(row: DeliveryRow) -> Delivery:
-    return Delivery(
-        id=row.id, article_id=row.article_id, version=row.version, outlet_id=row.outlet_id,
-        state=DeliveryState(row.state),
-        attempts=row.attempts, remote_id=row.remote_id, remote_url=row.remote_url, last_error=row.last_error,
-        created_at=row.created_at, updated_at=row.updated_at, delivered_at=row.delivered_at,
-        withdrawal_started_at=row.withdrawal_started_at, withdrawn_at=row.withdrawn_at,
-    )
+    """The table row as a Delivery: each field from the column of its name (the state as the enum)."""
+    values = {name: getattr(row, name) for name in FIELD_NAMES}
+    return Delivery(**{**values, "state": DeliveryState(row.state)})
 
 
 class LedgerStore(StoreBase):

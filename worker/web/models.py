@@ -6,13 +6,15 @@ was never meant to.
 """
 from __future__ import annotations
 
+import dataclasses
+import typing
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from worker.schema import Article
-from worker.store import Delivery
+from worker.store import Delivery, DeliveryState
 
 MAX_URL = 2048
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
@@ -35,26 +37,23 @@ class ImportQueued(BaseModel):
     queued_at: datetime
 
 
-class DeliveryOut(BaseModel):
-    id: int
-    article_id: str
-    version: int
-    outlet_id: str
-    state: str = Field(description="pending, in_progress, delivered, retrying, failed or dead")
-    attempts: int
-    remote_id: str | None
-    remote_url: str | None
-    last_error: str | None
-    created_at: datetime
-    updated_at: datetime
-    delivered_at: datetime | None
+def _delivery_fields() -> dict[str, Any]:
+    """DeliveryOut's fields: the store's Delivery's, each required (a response always carries it), the
+    state as its name (a string, as the API has always documented it)."""
+    hints = typing.get_type_hints(Delivery)
+    states = [state.value for state in DeliveryState]
+    described = {"state": (str, Field(description=", ".join(states[:-1]) + " or " + states[-1]))}
+    return {f.name: described.get(f.name, (hints[f.name], ...)) for f in dataclasses.fields(Delivery)}
 
 
-def delivery_out(row: Delivery) -> dict[str, Any]:
-    return {"id": row.id, "article_id": row.article_id, "version": row.version, "outlet_id": row.outlet_id,
-            "state": row.state.value, "attempts": row.attempts, "remote_id": row.remote_id,
-            "remote_url": row.remote_url, "last_error": row.last_error, "created_at": row.created_at,
-            "updated_at": row.updated_at, "delivered_at": row.delivered_at}
+if TYPE_CHECKING:
+    class DeliveryOut(BaseModel):
+        """A ledger row as the API answers it (worker/store/ledger.py's Delivery)."""
+else:
+    # derived, not spelled again: a field added to Delivery is in the API and its OpenAPI schema at once
+    DeliveryOut = create_model(
+        "DeliveryOut", __config__=ConfigDict(from_attributes=True),
+        __doc__="A ledger row as the API answers it (worker/store/ledger.py's Delivery).", **_delivery_fields())
 
 
 class ImportStatus(ImportQueued):

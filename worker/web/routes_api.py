@@ -25,7 +25,6 @@ from worker.web.models import (
     SourceOut,
     TaskQueued,
     VersionOut,
-    delivery_out,
 )
 
 #: declares the bearer scheme in the OpenAPI document; the check itself is BearerAuthMiddleware's
@@ -65,7 +64,7 @@ def create_import(body: ImportRequest, request: Request) -> dict[str, Any]:
 def get_import(import_id: Annotated[str, Path(pattern=r"^[0-9a-fA-F-]{8,64}$")], request: Request) -> dict[str, Any]:
     """Where an import stands; once stored, the canonical article and its deliveries."""
     status = imports.import_status(ctx(request), import_id)
-    return {**status, "deliveries": [delivery_out(row) for row in status["deliveries"]]}
+    return {**status, "deliveries": [DeliveryOut.model_validate(row) for row in status["deliveries"]]}
 
 
 @router.get("/articles", response_model=ArticleList, tags=["articles"])
@@ -127,17 +126,18 @@ def list_deliveries(
     state: StateName | None = None,
     article_id: Annotated[str | None, Query(pattern=r"^[0-9a-f]{1,64}$")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> list[dict[str, Any]]:
+) -> list[DeliveryOut]:
     """Ledger rows, the most recently touched first, with the reason of every failure."""
-    return [delivery_out(row) for row in deliveries.list_deliveries(ctx(request), state, article_id, limit)]
+    rows = deliveries.list_deliveries(ctx(request), state, article_id, limit)
+    return [DeliveryOut.model_validate(row) for row in rows]
 
 
 @router.post("/deliveries/{delivery_id}/retry", status_code=202, response_model=DeliveryOut, tags=["deliveries"],
              responses={**NOT_FOUND, **CONFLICT})
-def retry_delivery(delivery_id: Annotated[int, Path(ge=1, le=2**62)], request: Request) -> dict[str, Any]:
+def retry_delivery(delivery_id: Annotated[int, Path(ge=1, le=2**62)], request: Request) -> DeliveryOut:
     """Replay a failed or dead delivery (the same ledger row, so it cannot be delivered twice)."""
     context = ctx(request)
-    return delivery_out(deliveries.retry(context, deliveries.find_delivery(context, delivery_id)))
+    return DeliveryOut.model_validate(deliveries.retry(context, deliveries.find_delivery(context, delivery_id)))
 
 
 @router.get("/sources", response_model=list[SourceOut], tags=["sources"])

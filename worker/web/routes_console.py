@@ -16,6 +16,7 @@ from worker.ops import deliveries as delivery_jobs
 from worker.ops import imports as import_jobs
 from worker.ops import sources as source_jobs
 from worker.outlets.render import render_article_html
+from worker.store import Delivery
 from worker.web.auth import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -37,7 +38,7 @@ from worker.web.console_support import (
     safe_next,
 )
 from worker.web.errors import ApiError, from_exception, not_found
-from worker.web.models import delivery_out
+from worker.web.models import DeliveryOut
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 ArticleId = Annotated[str, Path(pattern=r"^[0-9a-f]{1,64}$")]
@@ -50,6 +51,11 @@ def error_page(request: Request, error: ApiError) -> Response:
 def login_required(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LoginRequired)
     return RedirectResponse(login_redirect(exc.next_path), status_code=303)
+
+
+def _shown(rows: list[Delivery]) -> list[DeliveryOut]:
+    """Ledger rows as the pages show them: the API's shape (the state by its name)."""
+    return [DeliveryOut.model_validate(row) for row in rows]
 
 
 def _see(path: str) -> RedirectResponse:
@@ -103,10 +109,10 @@ def dashboard(request: Request) -> Response:
     require_session(request)
     ctx = request.app.state.ctx
     sources = source_jobs.source_rows(ctx)
-    failing = [delivery_out(d) for state in ("failed", "dead") for d in delivery_jobs.list_deliveries(ctx, state, None, 50)]
+    failing = _shown([d for state in ("failed", "dead") for d in delivery_jobs.list_deliveries(ctx, state, None, 50)])
     return render(request, "dashboard.html", sources=sources,
                   alerts=[s for s in sources if s["status"] in ("failing", "idle")],
-                  failing=sorted(failing, key=lambda d: d["updated_at"], reverse=True),
+                  failing=sorted(failing, key=lambda d: d.updated_at, reverse=True),
                   ingest_failures=ctx.store.ingest_failures()[:20],
                   recent=ctx.store.search_articles(limit=10).items)
 
@@ -143,8 +149,8 @@ def import_submit(request: Request, url: Annotated[str, Form(max_length=2048)] =
 def import_progress(request: Request, import_id: Annotated[str, Path(pattern=r"^[0-9a-fA-F-]{8,64}$")]) -> Response:
     require_session(request)
     status = import_jobs.import_status(request.app.state.ctx, import_id)
-    status["deliveries"] = [delivery_out(row) for row in status["deliveries"]]
-    deliveries_open = any(d["state"] not in ("delivered", "failed", "dead") for d in status["deliveries"])
+    status["deliveries"] = _shown(status["deliveries"])
+    deliveries_open = any(d.state not in ("delivered", "failed", "dead") for d in status["deliveries"])
     finished = status["state"] == "failed" or (status["state"] == "stored" and not deliveries_open)
     return render(request, "import_status.html", status=status, finished=finished)
 
@@ -179,7 +185,7 @@ def article(request: Request, article_id: ArticleId, version: Annotated[int | No
                 "fields": changed_fields(old, new)}
     return render(request, "article.html", article=shown, versions=sorted(versions.values(), key=lambda v: v.version),
                   outlet_html=render_article_html(shown), diff=diff,
-                  deliveries=[delivery_out(d) for d in delivery_jobs.list_deliveries(request.app.state.ctx, None, article_id, 100)])
+                  deliveries=_shown(delivery_jobs.list_deliveries(request.app.state.ctx, None, article_id, 100)))
 
 
 @router.get("/deliveries")
@@ -189,12 +195,12 @@ def deliveries(request: Request, state: Annotated[str | None, Query(max_length=2
     ctx = request.app.state.ctx
     states = ("pending", "in_progress", "delivered", "retrying", "failed", "dead")
     chosen = state if state in states else None
-    rows = [delivery_out(d) for d in delivery_jobs.list_deliveries(ctx, chosen, None, 200)]
+    rows = _shown(delivery_jobs.list_deliveries(ctx, chosen, None, 200))
     headlines: dict[str, str] = {}
     for row in rows:
-        if row["article_id"] not in headlines:
-            found = ctx.store.get_article(row["article_id"])
-            headlines[row["article_id"]] = found.headline if found else ""
+        if row.article_id not in headlines:
+            found = ctx.store.get_article(row.article_id)
+            headlines[row.article_id] = found.headline if found else ""
     return render(request, "deliveries.html", rows=rows, headlines=headlines, state=chosen or "",
                   states=states, retried=retried)
 
