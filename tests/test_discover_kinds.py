@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from tests.support.partner_pages import paragraphs
 from worker.config import DiscoverEntry, load_sources
@@ -75,6 +76,42 @@ def test_a_kind_from_outside_the_package_is_polled_through_the_poll_stage_and_it
     again: list[str] = []
     assert poll_source(services, "partner", lambda source_id, url: again.append(url), lambda a: None).errors == []
     assert again == []
+
+
+def test_a_plugin_kinds_richer_fingerprint_is_kept_while_a_listing_page_answers_alone(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    # A plug-in kind's name has a colon (package.module:Class), and so has the tag of every fingerprint
+    # it stores. The JSON index (a title and a date) is richer than the listing page (link text only):
+    # while the index answers 304, the listing's poorer fingerprint must not look like an edit.
+    story_url = httpserver.url_for("/news/harbour.html")
+    index = {"items": [{"url": "/news/harbour.html", "title": "Harbour Budget Passes", "updated": "2024-05-01T10:00:00Z"}]}
+
+    def index_once(request: Request) -> Response:
+        if request.headers.get("If-None-Match") == '"v1"':
+            return Response(status=304, headers={"ETag": '"v1"'})
+        return Response(json.dumps(index), content_type="application/json", headers={"ETag": '"v1"'})
+
+    httpserver.expect_request("/api/articles.json").respond_with_handler(index_once)
+    httpserver.expect_request("/news/").respond_with_data(
+        f"<html><body><h1>News</h1><a class='story' href='{story_url}'>Harbour budget</a></body></html>",
+        content_type="text/html")
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "sources.yaml").write_text(source_yaml(
+        f"      - {{kind: '{PLUGIN}', url: '{httpserver.url_for('/api/articles.json')}'}}\n"
+        f"      - {{kind: listing, url: '{httpserver.url_for('/news/')}', link_selector: a.story}}\n"))
+    (config / "outlets.yaml").write_text("outlets: []\n")
+    services = Services(load_settings({"CONFIG_DIR": str(config), "SYNDICATION_VAR_DIR": str(tmp_path / "var"),
+                                       "SYNDICATION_FETCH_TIMEOUT": "5"}))
+
+    first: list[str] = []
+    assert poll_source(services, "partner", lambda source_id, url: first.append(url), lambda a: None).errors == []
+    assert first == [story_url]
+    second: list[str] = []
+    report = poll_source(services, "partner", lambda source_id, url: second.append(url), lambda a: None)
+    assert report.not_modified == [httpserver.url_for("/api/articles.json")]
+    assert second == []  # not re-planned: the listing's link text says less than the index did
 
 
 def test_a_plugin_kinds_bad_option_is_refused_at_load_with_its_own_line(tmp_path: Path) -> None:

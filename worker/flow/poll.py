@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 
 from worker.config import Source
 from worker.discover import Candidate, filter_candidates
@@ -73,9 +74,11 @@ class _ConditionalFetch:
         return page
 
 
+@lru_cache(maxsize=64)
 def _richness(kind: str | None) -> int:
     """How much a discovery kind says about an entry (DiscoveryKind.richness); 0 for a kind that no
-    longer loads (a plug-in removed since it tagged a stored fingerprint)."""
+    longer loads (a plug-in removed since it tagged a stored fingerprint). Cached: it is asked once per
+    candidate, and a kind that does not load would otherwise search the import path every time."""
     if kind is None:
         return 0
     try:
