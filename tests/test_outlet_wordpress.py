@@ -22,6 +22,7 @@ from pytest_httpserver import HTTPServer
 
 from tests.plugins.celery_worker import ROOT, Deployment
 from tests.plugins.wordpress import WordPressSite
+from tests.support.loopback_http import LoopbackHTTPServer
 from tests.support.slow_peer import Answer, SlowPeer, cut_short, slow_body
 from tests.support.slow_peer import head as slow_peer_head
 from worker.errors import ConfigError, OutletDeadlineError, OutletRejectedError, OutletUnavailableError
@@ -309,20 +310,15 @@ class LosingProxy:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.http = LoopbackHTTPServer(Handler, name="losing-proxy")
+        self.url = self.http.origin
 
 
 @pytest.fixture
 def losing_proxy(wordpress: WordPressSite) -> Iterator[LosingProxy]:
     proxy = LosingProxy(wordpress.url)
-    yield proxy
-    proxy.close()
+    with proxy.http:
+        yield proxy
 
 
 @pytest.mark.wordpress

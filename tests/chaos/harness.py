@@ -34,6 +34,7 @@ from sqlalchemy import make_url
 
 from tests.chaos.tcp_proxy import TcpProxy
 from tests.plugins.celery_worker import Deployment
+from tests.support.hold import Hold
 from tests.support.partner_site import PartnerSite, Response
 from tests.support.webhook_receiver import Reply, WebhookReceiver
 from worker.embedded_redis import EmbeddedRedis, free_port
@@ -54,37 +55,23 @@ class ChaosSite(PartnerSite):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self._trap_lock = threading.Lock()
-        self._trap_armed = False
-        self.trapped = threading.Event()
-        self._trap_release = threading.Event()
+        self.trap: Hold[str] = Hold()
 
     def start(self) -> ChaosSite:
         super().start()
-        assert self._server is not None
+        assert self.http is not None
         # a page held by the trap is written to a worker killed meanwhile: a broken pipe, expected
-        self._server.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
+        self.http.server.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
         return self
 
     def arm_fetch_trap(self) -> threading.Event:
-        self.trapped.clear()
-        self._trap_release.clear()
-        with self._trap_lock:
-            self._trap_armed = True
-        return self.trapped
+        return self.trap.arm(lambda path: path.startswith("/articles/"))
 
     def release_fetch_trap(self) -> None:
-        with self._trap_lock:
-            self._trap_armed = False
-        self._trap_release.set()
+        self.trap.release()
 
     def respond(self, path: str) -> Response:
-        if path.startswith("/articles/"):
-            with self._trap_lock:
-                caught, self._trap_armed = self._trap_armed, False
-            if caught:
-                self.trapped.set()
-                self._trap_release.wait(timeout=60)
+        self.trap.catch(path)
         return super().respond(path)
 
 
@@ -176,10 +163,9 @@ class ChaosRun:
         self.outlet_proxies: dict[str, TcpProxy] = {}
         for outlet_id in OUTLETS:
             receiver = WebhookReceiver(SECRET).__enter__()
-            host, port = receiver._server.server_address[:2]
             self.receivers[outlet_id] = receiver
             receiver.script(*opts.scripts.get(outlet_id, []))
-            self.outlet_proxies[outlet_id] = TcpProxy(str(host), int(port), outlet_id).start()
+            self.outlet_proxies[outlet_id] = TcpProxy("127.0.0.1", receiver.http.port, outlet_id).start()
         self.site = ChaosSite(opts.articles, seed=opts.seed).start()
         self.store = Store(self.database_url)
         self.store.migrate()

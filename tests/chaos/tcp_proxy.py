@@ -16,6 +16,8 @@ import threading
 import time
 from typing import Self
 
+from tests.support.hold import Hold
+
 
 class TcpProxy:
     def __init__(self, target_host: str, target_port: int, name: str = "proxy") -> None:
@@ -26,10 +28,8 @@ class TcpProxy:
         self._listener: socket.socket | None = None
         self._pairs: list[tuple[socket.socket, socket.socket]] = []
         self._refusing = False
-        self._stall_armed = False
-        self._stall_match: bytes | None = None
-        self.stalled = threading.Event()
-        self._stall_release = threading.Event()
+        self._stall: Hold[bytes] = Hold()
+        self.stalled = self._stall.caught
         #: connections accepted while up, and knocks answered by an immediate close while down
         self.connections = 0
         self.knocks = 0
@@ -61,7 +61,7 @@ class TcpProxy:
     def stop(self) -> None:
         self._close_listener()
         self._cut_all()
-        self._stall_release.set()
+        self._stall.release()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -89,17 +89,10 @@ class TcpProxy:
     def stall_next(self, match: bytes | None = None) -> threading.Event:
         """Hold the next chunk any client sends (containing `match`, when given: for PostgreSQL, a piece of
         the SQL, which travels as text); returns the event set when that happens."""
-        self.stalled.clear()
-        self._stall_release.clear()
-        with self._lock:
-            self._stall_armed = True
-            self._stall_match = match
-        return self.stalled
+        return self._stall.arm(lambda data: match is None or match in data)
 
     def release_stall(self) -> None:
-        with self._lock:
-            self._stall_armed = False
-        self._stall_release.set()
+        self._stall.release()
 
     # --- plumbing ----------------------------------------------------------------------------------
 
@@ -152,9 +145,7 @@ class TcpProxy:
                 data = source.recv(65536)
                 if not data:
                     break
-                if from_client and self._take_stall(data):
-                    self.stalled.set()
-                    self._stall_release.wait(timeout=60)
+                if from_client and self._stall.catch(data):
                     break  # the held chunk is dropped with the connection
                 sink.sendall(data)
         except OSError:
@@ -164,13 +155,6 @@ class TcpProxy:
             _close(sink)
             with self._lock:
                 self._pairs = [p for p in self._pairs if source not in p]
-
-    def _take_stall(self, data: bytes) -> bool:
-        with self._lock:
-            if self._stall_armed and (self._stall_match is None or self._stall_match in data):
-                self._stall_armed = False
-                return True
-            return False
 
 
 def _close(sock: socket.socket) -> None:

@@ -18,17 +18,17 @@ import json
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
 from tests.plugins.celery_worker import ROOT, SOURCES_YAML, Deployment
+from tests.support.loopback_http import LoopbackHTTPServer
 from tests.support.partner_site import PartnerSite
 from tests.support.webhook_receiver import WebhookReceiver
 from worker.store import DeliveryState, Store
@@ -79,21 +79,16 @@ class WordPressStub:
 
             do_GET = do_POST = do_PUT = do_DELETE = _rest
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        self.http = LoopbackHTTPServer(Handler, name="wordpress-stub")
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self.http.origin
 
     @contextmanager
     def running(self) -> Iterator[WordPressStub]:
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        try:
+        with self.http:
             yield self
-        finally:
-            self._server.shutdown()
-            self._server.server_close()
 
 
 def cli(deployment: Deployment, *args: str, timeout: float = 120) -> str:

@@ -12,6 +12,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,21 +107,34 @@ def _run_server(app: Any) -> tuple[Any, threading.Thread, int]:
     return server, thread, port
 
 
+@contextmanager
+def uvicorn_threads() -> Iterator[Callable[[Any], int]]:
+    """`with uvicorn_threads() as serve:` then `port = serve(app)`, as often as needed; every server is
+    asked to exit, and waited for, when the block ends."""
+    running: list[tuple[Any, threading.Thread]] = []
+
+    def serve(app: Any) -> int:
+        server, thread, port = _run_server(app)
+        running.append((server, thread))
+        return port
+
+    try:
+        yield serve
+    finally:
+        for server, thread in running:
+            server.should_exit = True
+            thread.join(timeout=10)
+
+
 @pytest.fixture
 def live_server() -> Iterator[Callable[[Deployment], LiveServer]]:
     """Start `syndicate serve`'s app for a Deployment (same env as its workers) in a uvicorn thread."""
-    running: list[tuple[Any, threading.Thread]] = []
+    from worker.settings import load_settings
+    from worker.web.app import create_app
 
-    def start(deployment: Deployment) -> LiveServer:
-        from worker.settings import load_settings
-        from worker.web.app import create_app
+    with uvicorn_threads() as serve:
+        def start(deployment: Deployment) -> LiveServer:
+            port = serve(create_app(load_settings(deployment.env()), API_TOKEN))
+            return LiveServer(url=f"http://127.0.0.1:{port}", token=API_TOKEN)
 
-        app = create_app(load_settings(deployment.env()), API_TOKEN)
-        server, thread, port = _run_server(app)
-        running.append((server, thread))
-        return LiveServer(url=f"http://127.0.0.1:{port}", token=API_TOKEN)
-
-    yield start
-    for server, thread in running:
-        server.should_exit = True
-        thread.join(timeout=10)
+        yield start

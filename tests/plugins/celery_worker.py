@@ -6,7 +6,6 @@ Never eager mode: every task goes through Redis.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 from celery import Celery
 
+from tests.support.processes import kill_group, stop_group
 from worker.app import create_app
 from worker.settings import load_settings
 
@@ -121,18 +121,11 @@ class Deployment:
 
     def kill(self, process: subprocess.Popen[bytes]) -> None:
         """SIGKILL the worker and its pool children: no shutdown, no acks, like a machine lost."""
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
+        kill_group(process)
 
     def stop_all(self) -> None:
         for process in self.workers:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
+            stop_group(process, grace=20)
 
 
 @pytest.fixture

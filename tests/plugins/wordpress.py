@@ -25,7 +25,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -37,6 +36,8 @@ from typing import Any
 
 import pytest
 import requests
+
+from tests.support.processes import stop_group
 
 ROOT = Path(__file__).resolve().parents[2]
 MU_PLUGIN = ROOT / "contrib" / "wordpress" / "syndication-worker.php"
@@ -198,9 +199,8 @@ class _MariaDB:
             raise RuntimeError(f"mysql failed: {result.stderr.strip()}")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=60)
+        if self.process is not None:
+            stop_group(self.process, grace=60)
 
 
 @dataclass
@@ -329,13 +329,8 @@ def running_wordpress(datadir: Path) -> Iterator[WordPressSite]:
         print(f"\nWordPress ready at {url} in {time.monotonic() - started:.1f}s (data: {datadir})")
         yield site
     finally:
-        if php is not None and php.poll() is None:
-            os.killpg(php.pid, signal.SIGTERM)
-            try:
-                php.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(php.pid, signal.SIGKILL)
-                php.wait()
+        if php is not None:
+            stop_group(php, grace=10)
         if config is not None:
             config.unlink(missing_ok=True)
         if mariadb.command:

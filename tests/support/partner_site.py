@@ -28,10 +28,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Self
 
 from tests.support import partner_pages as pages
+from tests.support.loopback_http import LoopbackHTTPServer
 
 WIRE_NAME = "Partner Wire"
 
@@ -96,7 +97,7 @@ def _make_story(index: int, seed: int, newest: datetime, spacing: timedelta) -> 
 
 
 class PartnerSite:
-    """A ThreadingHTTPServer on a free 127.0.0.1 port serving `articles` generated stories.
+    """A LoopbackHTTPServer (a ThreadingHTTPServer on a free 127.0.0.1 port) serving `articles` generated stories.
 
     Use as a context manager, or call start()/stop(). Tests change the site with edit(), withdraw() and
     serve(); they read what the workers asked for from `requests` (thread-safe snapshots).
@@ -117,21 +118,18 @@ class PartnerSite:
         self.listing_generation = 0
         self._lock = threading.Lock()
         self._requests: list[Request] = []
-        self._server: ThreadingHTTPServer | None = None
+        self.http: LoopbackHTTPServer | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------------
 
     def start(self) -> PartnerSite:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True, name="partner-site").start()
+        self.http = LoopbackHTTPServer(_handler_for(self), name="partner-site").start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        if self.http is not None:
+            self.http.stop()
+            self.http = None
 
     def __enter__(self) -> Self:
         self.start()
@@ -144,8 +142,8 @@ class PartnerSite:
 
     @property
     def origin(self) -> str:
-        assert self._server is not None, "start() the site first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        assert self.http is not None, "start() the site first"
+        return self.http.origin
 
     def url(self, path: str) -> str:
         return self.origin + path

@@ -14,8 +14,10 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.support.loopback_http import LoopbackHTTPServer
 
 
 @dataclass(frozen=True)
@@ -69,14 +71,11 @@ class WebhookReceiver:
         self.accepted: dict[str, str] = {}
         self._script: list[Reply] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self.http = LoopbackHTTPServer(self._handler(), name="webhook-receiver")
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}{self.path}"
+        return self.http.url(self.path)
 
     def script(self, *replies: Reply) -> None:
         """Answer the next requests with these replies, in order, whichever article they carry."""
@@ -98,12 +97,11 @@ class WebhookReceiver:
         raise AssertionError(f"receiver got {len(self.requests)} requests, wanted {count}")
 
     def __enter__(self) -> WebhookReceiver:
-        self._thread.start()
+        self.http.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self.http.stop()
 
     def _next_reply(self) -> Reply | None:
         with self._lock:
