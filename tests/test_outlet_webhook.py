@@ -16,6 +16,7 @@ import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from tests.plugins.celery_worker import ROOT, Deployment
+from tests.support.deliveries import wait_settled
 from tests.support.webhook_receiver import Reply, WebhookReceiver, signature_is_valid
 from tests.support.slow_peer import Answer, SlowPeer, cut_short, head, slow_body, slow_headers
 from worker.errors import ConfigError, OutletDeadlineError, OutletRejectedError, OutletUnavailableError
@@ -294,17 +295,6 @@ def store_versions(deployment: Deployment, *versions: int) -> tuple[Store, str]:
     return store, stored.id
 
 
-def wait_settled(store: Store, count: int, timeout: float = 90) -> list:
-    deadline = time.monotonic() + timeout
-    rows: list = []
-    while time.monotonic() < deadline:
-        rows = store.deliveries()
-        if len(rows) == count and all(r.state in (DeliveryState.DELIVERED, DeliveryState.FAILED) for r in rows):
-            return rows
-        time.sleep(0.2)
-    raise AssertionError(f"deliveries did not settle: {rows}")
-
-
 @pytest.mark.integration
 def test_failures_are_retried_to_exactly_one_accepted_delivery_per_version(
         deployment: Deployment, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -323,7 +313,7 @@ def test_failures_are_retried_to_exactly_one_accepted_delivery_per_version(
         app = deployment.app()
         for version in (1, 2):
             app.send_task("syndication.deliver", (article_id, "hook"), {"version": version}, queue="deliver")
-        rows = wait_settled(store, 2)
+        rows = wait_settled(store, 2, timeout=90, exactly=True)
         assert sorted((r.version, r.state) for r in rows) == [(1, DeliveryState.DELIVERED), (2, DeliveryState.DELIVERED)]
         time.sleep(2.5)  # a stray retry, if there were one, would arrive now (backoff max is 2 s)
         assert all(r.signature_ok for r in receiver.requests)
@@ -346,7 +336,7 @@ def test_a_client_error_fails_permanently_with_the_receivers_body_on_the_ledger(
         store, article_id = store_versions(deployment, 1)
         deployment.start_worker()
         deployment.app().send_task("syndication.deliver", (article_id, "hook"), {"version": 1}, queue="deliver")
-        [row] = wait_settled(store, 1)
+        [row] = wait_settled(store, 1, timeout=90, exactly=True)
         assert row.state == DeliveryState.FAILED
         assert "HTTP 400" in (row.last_error or "")
         assert 'section \\"Opinion\\" is not syndicated here' in (row.last_error or "")

@@ -18,7 +18,6 @@ import json
 import sqlite3
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from tests.plugins.celery_worker import ROOT, SOURCES_YAML, Deployment
+from tests.support.deliveries import wait_settled
 from tests.support.loopback_http import LoopbackHTTPServer
 from tests.support.partner_site import PartnerSite
 from tests.support.webhook_receiver import WebhookReceiver
@@ -110,17 +110,6 @@ def store_text(database: Path) -> str:
     return "\n".join(parts)
 
 
-def wait_settled(store: Store, count: int, timeout: float = 120) -> list:
-    deadline = time.monotonic() + timeout
-    rows: list = []
-    while time.monotonic() < deadline:
-        rows = store.deliveries()
-        if len(rows) >= count and all(r.state in (DeliveryState.DELIVERED, DeliveryState.FAILED) for r in rows):
-            return rows
-        time.sleep(0.3)
-    raise AssertionError(f"deliveries did not settle: {rows}")
-
-
 @pytest.mark.integration
 @pytest.mark.timeout(300)
 def test_configured_secrets_never_reach_logs_store_or_cli_output(deployment: Deployment) -> None:
@@ -148,7 +137,7 @@ def test_configured_secrets_never_reach_logs_store_or_cli_output(deployment: Dep
 
         outputs = [cli(deployment, "import", site.article_url(0), "--source", "theepochtimes", "--wait", "--timeout", "90")]
         store = Store(deployment.database_url)
-        rows = wait_settled(store, 2)
+        rows = wait_settled(store, 2, timeout=120)
         states = {r.outlet_id: r.state for r in rows}
         assert states == {"hook": DeliveryState.DELIVERED, "newsroom-wp": DeliveryState.FAILED}, rows
 
