@@ -46,7 +46,7 @@ SECRET = "chaos-webhook-secret"
 SECRET_ENV = "CHAOS_WEBHOOK_SECRET"
 KILL_POINTS = ("fetch", "store", "queueing", "accepted", "anytime")
 #: the statement an ingest runs after it stored the article and marked the link checked, before it queues
-#: the deliveries (worker/flow/pipeline.py ingest_url: clear_ingest_failure)
+#: the deliveries (worker/flow/ingest.py ingest_url: clear_ingest_failure)
 AFTER_STORE_BEFORE_QUEUEING = b"DELETE FROM ingest_failures"
 
 
