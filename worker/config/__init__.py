@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -375,40 +376,51 @@ def _check_unique(path: Path, kind: str, ids: list[str]) -> None:
         seen.add(item_id)
 
 
-def load_sources(path: Path) -> dict[str, Source]:
-    """Load sources and validate each discover entry's options against its kind's own options model."""
-    parsed = _validate(SourcesFile, path)
-    assert isinstance(parsed, SourcesFile)
-    _check_unique(path, "source", [s.id for s in parsed.sources])
+def _load_entries(path: Path, model: type[BaseModel], kind: str, entries_of: Callable[[Any], list[Any]],
+                  problems_of: Callable[[int, Any], list[tuple[tuple[Any, ...], tuple[Any, ...], str]]],
+                  ) -> list[Any]:
+    """A file's entries, validated as `model`, ids unique, and each entry's plug-in options checked by
+    `problems_of(index, entry)` -> (loc named in the message, loc of the node whose line is given,
+    message); every problem of the file reported at once, each with its line."""
+    parsed = _validate(model, path)
+    entries = entries_of(parsed)
+    _check_unique(path, kind, [e.id for e in entries])
     data, root = _load_yaml(path)
-    problems: list[str] = []
-    for index, source in enumerate(parsed.sources):
-        for number, entry in enumerate(source.discover):
-            for loc, message in options_problems(entry.kind, entry.options, DISCOVERY_KINDS, "discovery",
-                                                 needs="discover"):
-                at = ("sources", index, "discover", number)
-                # named with the kind (discover.listing.max_pages, as before kinds were plug-ins); the line
-                # is the option's own
-                named = (*at, *loc) if loc == ("kind",) else (*at, entry.kind, *loc)
-                problems.append(describe_error(path, root, data, named, message, node_loc=(*at, *loc)))
+    problems = [describe_error(path, root, data, named, message, node_loc=at)
+                for index, entry in enumerate(entries) for named, at, message in problems_of(index, entry)]
     if problems:
         raise ConfigError("\n".join(problems))
-    return {s.id: s for s in parsed.sources}
+    return entries
+
+
+def _discovery_problems(index: int, source: Source) -> list[tuple[tuple[Any, ...], tuple[Any, ...], str]]:
+    found = []
+    for number, entry in enumerate(source.discover):
+        at = ("sources", index, "discover", number)
+        for loc, message in options_problems(entry.kind, entry.options, DISCOVERY_KINDS, "discovery",
+                                             needs="discover"):
+            # named with the kind (discover.listing.max_pages, as before kinds were plug-ins); the line
+            # is the option's own
+            named = (*at, *loc) if loc == ("kind",) else (*at, entry.kind, *loc)
+            found.append((named, (*at, *loc), message))
+    return found
+
+
+def _outlet_problems(index: int, outlet: OutletConfig) -> list[tuple[tuple[Any, ...], tuple[Any, ...], str]]:
+    return [(("outlets", index, *loc), ("outlets", index, *loc), message)
+            for loc, message in options_problems(outlet.kind, outlet.options, OUTLET_KINDS, "outlet")]
+
+
+def load_sources(path: Path) -> dict[str, Source]:
+    """Load sources and validate each discover entry's options against its kind's own options model."""
+    sources = _load_entries(path, SourcesFile, "source", lambda f: f.sources, _discovery_problems)
+    return {s.id: s for s in sources}
 
 
 def load_outlets(path: Path) -> dict[str, OutletConfig]:
     """Load outlets and validate each one's options against its kind's own options model."""
-    parsed = _validate(OutletsFile, path)
-    assert isinstance(parsed, OutletsFile)
-    _check_unique(path, "outlet", [o.id for o in parsed.outlets])
-    data, root = _load_yaml(path)
-    problems: list[str] = []
-    for index, outlet in enumerate(parsed.outlets):
-        for loc, message in options_problems(outlet.kind, outlet.options, OUTLET_KINDS, "outlet"):
-            problems.append(describe_error(path, root, data, ("outlets", index, *loc), message))
-    if problems:
-        raise ConfigError("\n".join(problems))
-    return {o.id: o for o in parsed.outlets}
+    outlets = _load_entries(path, OutletsFile, "outlet", lambda f: f.outlets, _outlet_problems)
+    return {o.id: o for o in outlets}
 
 
 def load_config(config_dir: Path) -> Config:
