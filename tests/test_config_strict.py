@@ -27,18 +27,29 @@ def write(folder: Path, name: str, text: str) -> Path:
     return path
 
 
+def refused_by_check(config_dir: Path) -> subprocess.CompletedProcess[str]:
+    """`syndicate check` on the folder, which must refuse it (exit 2); the result, for what it said."""
+    result = syndicate_check(config_dir)
+    assert result.returncode == 2, result.stdout
+    return result
+
+
 GOOD_SOURCE = "  - id: good\n    name: Good\n    allowed_domains: [good.example]\n"
+
+
+def good_sources(folder: Path, more: str = "") -> Path:
+    """sources.yaml holding the good source, `more` (its further fields, or further top-level text) after it."""
+    return write(folder, "sources.yaml", "sources:\n" + GOOD_SOURCE + more)
 
 
 # --- item 5: patterns RE2 cannot run ----------------------------------------------------------------
 
 def test_a_lookahead_pattern_is_refused_by_check_with_its_line(tmp_path: Path) -> None:
-    path = write(tmp_path, "sources.yaml", "sources:\n" + GOOD_SOURCE +
-                 "    include:\n"
-                 "      - '/news/'\n"
-                 "      - '/(?!sponsored)[a-z-]+\\.html$'\n")
-    result = syndicate_check(tmp_path)
-    assert result.returncode == 2, result.stdout
+    path = good_sources(tmp_path,
+                        "    include:\n"
+                        "      - '/news/'\n"
+                        "      - '/(?!sponsored)[a-z-]+\\.html$'\n")
+    result = refused_by_check(tmp_path)
     assert f"{path}, line 7, source 'good', field 'include'" in result.stderr
     assert "lookahead" in result.stderr and "RE2" in result.stderr
     assert "Traceback" not in result.stderr
@@ -48,34 +59,32 @@ def test_a_lookahead_pattern_is_refused_by_check_with_its_line(tmp_path: Path) -
     (r"(?<=/news/)\d+", "lookbehind"), (r"/(\w+)/\1/", "backreferences"), (r"/(a{2000})", "repetition"),
 ])
 def test_patterns_re2_cannot_run_are_refused_at_load(tmp_path: Path, pattern: str, named: str) -> None:
-    path = write(tmp_path, "sources.yaml", "sources:\n" + GOOD_SOURCE + f"    exclude: ['{pattern}']\n")
+    path = good_sources(tmp_path, f"    exclude: ['{pattern}']\n")
     with pytest.raises(ConfigError, match=rf"{path}, line 5, source 'good', field 'exclude'.*{named}"):
         load_sources(path)
 
 
 def test_patterns_python_and_re2_share_still_load(tmp_path: Path) -> None:
-    path = write(tmp_path, "sources.yaml", "sources:\n" + GOOD_SOURCE +
-                 "    include: ['/20\\d\\d/\\d\\d/', '(?i)/NEWS/', '/(?P<slug>[a-z0-9-]+)\\.html$']\n")
+    path = good_sources(tmp_path,
+                        "    include: ['/20\\d\\d/\\d\\d/', '(?i)/NEWS/', '/(?P<slug>[a-z0-9-]+)\\.html$']\n")
     assert len(load_sources(path)["good"].include) == 3
 
 
 # --- item 6: duplicate keys ----------------------------------------------------------------------------
 
 def test_a_second_allow_private_networks_is_refused_naming_both_lines(tmp_path: Path) -> None:
-    path = write(tmp_path, "sources.yaml", "sources:\n" + GOOD_SOURCE +
-                 "    allow_private_networks: [10.0.0.5]\n"
-                 "    interval: 600\n"
-                 "    allow_private_networks: [0.0.0.0/0]\n")
-    result = syndicate_check(tmp_path)
-    assert result.returncode == 2, result.stdout
+    path = good_sources(tmp_path,
+                        "    allow_private_networks: [10.0.0.5]\n"
+                        "    interval: 600\n"
+                        "    allow_private_networks: [0.0.0.0/0]\n")
+    result = refused_by_check(tmp_path)
     assert (f"{path}, line 7, source 'good', field 'allow_private_networks': key 'allow_private_networks' is "
             "given twice, on line 5 and line 7") in result.stderr
 
 
 def test_a_second_sources_key_is_refused_not_read_as_no_sources(tmp_path: Path) -> None:
-    path = write(tmp_path, "sources.yaml", "sources:\n" + GOOD_SOURCE + "sources:\n")
-    result = syndicate_check(tmp_path)
-    assert result.returncode == 2, result.stdout
+    path = good_sources(tmp_path, "sources:\n")
+    result = refused_by_check(tmp_path)
     assert f"{path}, line 5, field 'sources': key 'sources' is given twice, on line 1 and line 5" in result.stderr
     assert "OK" not in result.stdout
 
@@ -104,9 +113,8 @@ def test_aliases_are_walked_once_and_distinct_keys_pass(tmp_path: Path) -> None:
 # --- item 7: numbers out of range ----------------------------------------------------------------------
 
 def test_an_absurd_interval_is_refused_by_check_naming_file_line_and_field(tmp_path: Path) -> None:
-    path = write(tmp_path, "sources.yaml", "sources:\n" + GOOD_SOURCE + "    interval: 100000000000000000000000\n")
-    result = syndicate_check(tmp_path)
-    assert result.returncode == 2, result.stdout
+    path = good_sources(tmp_path, "    interval: 100000000000000000000000\n")
+    result = refused_by_check(tmp_path)
     assert f"{path}, line 5, source 'good', field 'interval': Input should be less than or equal to" in result.stderr
 
 
@@ -119,22 +127,22 @@ def test_an_absurd_interval_is_refused_by_check_naming_file_line_and_field(tmp_p
     ("rate_limit_burst", "99999999999999999999"), ("rate_limit_burst", "0"),
 ])
 def test_every_numeric_source_field_has_bounds(tmp_path: Path, field: str, value: str) -> None:
-    path = write(tmp_path, "sources.yaml", "sources:\n" + GOOD_SOURCE + f"    {field}: {value}\n")
+    path = good_sources(tmp_path, f"    {field}: {value}\n")
     with pytest.raises(ConfigError, match=rf"{path}, line 5, source 'good', field '{field}': Input should be"):
         load_sources(path)
 
 
 def test_listing_pages_are_bounded(tmp_path: Path) -> None:
-    path = write(tmp_path, "sources.yaml", "sources:\n" + GOOD_SOURCE + "    discover:\n"
-                 "      - {kind: listing, url: 'https://good.example/', link_selector: a, max_pages: 1e30}\n")
+    path = good_sources(tmp_path, "    discover:\n"
+                        "      - {kind: listing, url: 'https://good.example/', link_selector: a, max_pages: 1e30}\n")
     with pytest.raises(ConfigError, match=rf"{path}, line 6, source 'good', field 'discover.listing.max_pages'"):
         load_sources(path)
 
 
 def test_numbers_inside_the_bounds_load(tmp_path: Path) -> None:
-    path = write(tmp_path, "sources.yaml", "sources:\n" + GOOD_SOURCE +
-                 "    interval: 2592000\n    updates_window_hours: 0\n    recheck_every_hours: 0.000278\n"
-                 "    idle_alert_after_hours: 8784\n    rate_limit_per_second: 0.001\n    rate_limit_burst: 1000\n")
+    path = good_sources(tmp_path,
+                        "    interval: 2592000\n    updates_window_hours: 0\n    recheck_every_hours: 0.000278\n"
+                        "    idle_alert_after_hours: 8784\n    rate_limit_per_second: 0.001\n    rate_limit_burst: 1000\n")
     loaded = load_sources(path)["good"]
     assert (loaded.interval, loaded.rate_limit_burst) == (2592000, 1000)
 
@@ -142,15 +150,15 @@ def test_numbers_inside_the_bounds_load(tmp_path: Path) -> None:
 # --- item 10: private-network allow entries take an optional port ------------------------------------
 
 def test_allow_entries_with_ports_load_and_bad_ones_name_the_line(tmp_path: Path) -> None:
-    path = write(tmp_path, "sources.yaml", "sources:\n" + GOOD_SOURCE +
-                 "    allow_private_networks: ['10.0.0.5', '10.0.0.5:8080', '10.0.0.0/24:8080', '[fd00::1]:443',\n"
-                 "                             '[fd00::/64]:443', 'fd00::2']\n")
+    path = good_sources(tmp_path,
+                        "    allow_private_networks: ['10.0.0.5', '10.0.0.5:8080', '10.0.0.0/24:8080', '[fd00::1]:443',\n"
+                        "                             '[fd00::/64]:443', 'fd00::2']\n")
     assert len(load_sources(path)["good"].allow_private_networks) == 6
     for bad, says in (("10.0.0.5:99999", "port must be a number from 1 to 65535"),
                       ("[10.0.0.5]:80", "brackets are for IPv6"), ("[fd00::1]443", r"\[address\]:port"),
                       ("intranet:80", "not an IP address or CIDR network")):
-        path = write(tmp_path, "sources.yaml", "sources:\n" + GOOD_SOURCE +
-                     f"    allow_private_networks:\n      - 10.0.0.6\n      - '{bad}'\n")
+        path = good_sources(tmp_path,
+                            f"    allow_private_networks:\n      - 10.0.0.6\n      - '{bad}'\n")
         with pytest.raises(ConfigError, match=rf"{path}, line 7, source 'good', field 'allow_private_networks'.*{says}"):
             load_sources(path)
 
@@ -194,10 +202,9 @@ def test_every_numeric_outlet_option_has_bounds(tmp_path: Path, kind: str, field
 
 
 def test_an_absurd_outlet_timeout_is_refused_by_check_naming_file_line_outlet_and_field(tmp_path: Path) -> None:
-    write(tmp_path, "sources.yaml", "sources:\n" + GOOD_SOURCE)
+    good_sources(tmp_path)
     path = write(tmp_path, "outlets.yaml", outlet_yaml("webhook", "    timeout: .inf\n"))
-    result = syndicate_check(tmp_path)
-    assert result.returncode == 2, result.stdout
+    result = refused_by_check(tmp_path)
     assert f"{path}, line 6, outlet 'out', field 'timeout': Input should be a finite number" in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -221,7 +228,7 @@ def test_wordpress_image_allow_entries_are_validated_at_load_with_their_line(tmp
         with pytest.raises(ConfigError, match=rf"{path}, line 9, outlet 'out', field "
                                               rf"'image_allow_private_networks'.*{says}"):
             load_outlets(path)
-    write(tmp_path, "sources.yaml", "sources:\n" + GOOD_SOURCE)
+    good_sources(tmp_path)
     result = syndicate_check(tmp_path)
     assert result.returncode == 2 and f"{path}, line 9, outlet 'out'" in result.stderr, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
