@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import tracemalloc
 from pathlib import Path
+from typing import Callable, TypeVar
 
 import pytest
 
@@ -15,6 +16,7 @@ from worker.errors import PermanentError
 FIXTURES = Path(__file__).parent / "fixtures" / "discovery"
 URL = "https://news.example.com/feed.xml"
 MARKER = "TOP-SECRET-MARKER-7f3a"
+T = TypeVar("T")
 
 
 def measured(call):
@@ -85,6 +87,15 @@ def test_parameter_entity_refused(secret: Path) -> None:
         parse_sitemap(data, URL)
 
 
+def _parsed_unless_refused_without_marker(parse: Callable[[], T]) -> T | None:
+    """What `parse` returns; None when it refused the document (either is fine), its message free of the marker."""
+    try:
+        return parse()
+    except PermanentError as exc:
+        assert MARKER not in str(exc)
+        return None
+
+
 def test_external_dtd_is_never_loaded(tmp_path: Path, secret: Path) -> None:
     # No entity is declared in the document itself; the DTD it points to declares one. Loading the DTD
     # would put the marker into the title (or the URL).
@@ -93,20 +104,14 @@ def test_external_dtd_is_never_loaded(tmp_path: Path, secret: Path) -> None:
     feed = (f'<?xml version="1.0"?>\n<!DOCTYPE rss SYSTEM "{dtd.as_uri()}">\n'
             '<rss version="2.0"><channel><title>t</title><item><title>A &inline; &file;</title>'
             '<link>https://news.example.com/a</link></item></channel></rss>').encode()
-    try:
-        candidates = parse_feed(feed, URL)
-    except PermanentError as exc:
-        assert MARKER not in str(exc)
-    else:
+    candidates = _parsed_unless_refused_without_marker(lambda: parse_feed(feed, URL))
+    if candidates is not None:
         assert candidates and all(MARKER not in repr(c) for c in candidates)
     sitemap = (f'<?xml version="1.0"?>\n<!DOCTYPE urlset SYSTEM "{dtd.as_uri()}">\n'
                '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
                '<url><loc>https://news.example.com/x&inline;</loc></url></urlset>').encode()
-    try:
-        page = parse_sitemap(sitemap, URL)
-    except PermanentError as exc:
-        assert MARKER not in str(exc)
-    else:
+    page = _parsed_unless_refused_without_marker(lambda: parse_sitemap(sitemap, URL))
+    if page is not None:
         assert all(MARKER not in c.url for c in page.urls)
 
 
