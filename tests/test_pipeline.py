@@ -232,6 +232,16 @@ def _partner(source_id: str, domain: str, allow: str, discover: str = "[]") -> s
             "    ignore_robots: true\n    ignore_robots_reason: a test partner on loopback\n")
 
 
+def _alpha_and_beta(services: Services, httpserver: HTTPServer, beta_discover: str = "[]") -> tuple[str, str]:
+    """Two partners on loopback under two names, alpha as 127.0.0.1 and beta as localhost, each let reach
+    loopback: alpha's story URL and beta's copy URL (on the one test server)."""
+    loopback = "['127.0.0.1/8', '::1']"
+    _rewrite_sources(services, "sources:\n" + _partner("alpha", "127.0.0.1", loopback)
+                     + _partner("beta", "localhost", loopback, beta_discover))
+    return (f"http://127.0.0.1:{httpserver.port}/alpha/story.html",
+            f"http://localhost:{httpserver.port}/beta/copy.html")
+
+
 def test_a_feed_link_to_another_port_of_an_allowed_address_is_neither_fetched_nor_stored(
     services: Services, httpserver: HTTPServer
 ) -> None:
@@ -271,15 +281,11 @@ def test_a_canonical_link_to_another_partners_domain_does_not_take_its_article_i
     services: Services, httpserver: HTTPServer
 ) -> None:
     # two partners on loopback under two names: alpha is 127.0.0.1, beta is localhost
-    alpha_url = f"http://127.0.0.1:{httpserver.port}/alpha/story.html"
-    beta_url = f"http://localhost:{httpserver.port}/beta/copy.html"
+    alpha_url, beta_url = _alpha_and_beta(services, httpserver)
     httpserver.expect_request("/alpha/story.html").respond_with_data(
         _story("Alpha Reports The Harbour Budget", alpha_url, 1), content_type="text/html")
     httpserver.expect_request("/beta/copy.html").respond_with_data(  # beta's own text, alpha's URL as canonical
         _story("Beta Says Something Else", alpha_url, 2), content_type="text/html")
-    loopback = "['127.0.0.1/8', '::1']"
-    _rewrite_sources(services, "sources:\n" + _partner("alpha", "127.0.0.1", loopback)
-                     + _partner("beta", "localhost", loopback))
 
     beta = ingest_url(services, "beta", beta_url, None, queue()[1])
     assert beta.outcome == "new" and beta.article_id == article_id_for(beta_url)
@@ -298,17 +304,13 @@ def test_a_canonical_link_to_another_partners_domain_does_not_take_its_article_i
 def test_another_partners_copy_going_away_does_not_withdraw_the_original(
     services: Services, httpserver: HTTPServer
 ) -> None:
-    alpha_url = f"http://127.0.0.1:{httpserver.port}/alpha/story.html"
-    beta_url = f"http://localhost:{httpserver.port}/beta/copy.html"
+    alpha_url, beta_url = _alpha_and_beta(services, httpserver)
     httpserver.expect_ordered_request("/alpha/story.html").respond_with_data(
         _story("Alpha Reports The Harbour Budget", alpha_url, 1), content_type="text/html")
     httpserver.expect_ordered_request("/beta/copy.html").respond_with_data(  # alpha's text, word for word
         _story("Alpha Reports The Harbour Budget", beta_url, 1), content_type="text/html")
     httpserver.expect_ordered_request("/beta/copy.html").respond_with_data("gone", status=410)
     httpserver.expect_ordered_request("/alpha/story.html").respond_with_data("gone", status=410)
-    loopback = "['127.0.0.1/8', '::1']"
-    _rewrite_sources(services, "sources:\n" + _partner("alpha", "127.0.0.1", loopback)
-                     + _partner("beta", "localhost", loopback))
 
     original = ingest_url(services, "alpha", alpha_url, None, queue()[1])
     copy = ingest_url(services, "beta", beta_url, None, queue()[1])
@@ -326,8 +328,8 @@ def test_another_partners_copy_going_away_does_not_withdraw_the_original(
 def test_another_partners_feed_marking_its_copy_withdrawn_does_not_withdraw_the_original(
     services: Services, httpserver: HTTPServer
 ) -> None:
-    alpha_url = f"http://127.0.0.1:{httpserver.port}/alpha/story.html"
-    beta_feed, beta_url = (f"http://localhost:{httpserver.port}/beta/{name}" for name in ("feed.xml", "copy.html"))
+    beta_feed = f"http://localhost:{httpserver.port}/beta/feed.xml"
+    alpha_url, beta_url = _alpha_and_beta(services, httpserver, f"[{{kind: feed, url: '{beta_feed}'}}]")
 
     def feed(status: str) -> str:
         return ("<?xml version='1.0'?><rss version='2.0'><channel><title>Beta</title><link>http://localhost/</link>"
@@ -340,9 +342,6 @@ def test_another_partners_feed_marking_its_copy_withdrawn_does_not_withdraw_the_
         _story("Alpha Reports The Harbour Budget", beta_url, 1), content_type="text/html")
     httpserver.expect_ordered_request("/beta/feed.xml").respond_with_data(
         feed("<pubstatus>withdrawn</pubstatus>"), content_type="application/rss+xml")
-    loopback = "['127.0.0.1/8', '::1']"
-    _rewrite_sources(services, "sources:\n" + _partner("alpha", "127.0.0.1", loopback)
-                     + _partner("beta", "localhost", loopback, f"[{{kind: feed, url: '{beta_feed}'}}]"))
 
     original = ingest_url(services, "alpha", alpha_url, None, queue()[1])
     to_ingest: list[str] = []
