@@ -20,39 +20,32 @@ def headline(head: str, body: str) -> str:
     return extract_metadata(parse(f"<html><head>{head}</head><body>{body}</body></html>"), URL).headline
 
 
-def test_a_site_name_h1_is_not_confirmed_by_the_title_suffix_when_og_title_disagrees() -> None:
-    head = ("<title>Apple unveils a smaller iPhone for spring - Gadgeteer</title>"
-            '<meta property="og:title" content="Apple unveils a smaller iPhone for spring">')
-    assert headline(head, f"<h1>Gadgeteer</h1><article>{PROSE}</article>") == "Apple unveils a smaller iPhone for spring"
+H1 = "The royal split and family struggles: 11 things we learned from the explosive interview"
 
 
-def test_a_blogs_name_in_h1_gives_way_to_the_post_title_in_h2() -> None:
-    head = "<title>Four Seasons Left » Blog Archive » Interning of Small Integers in Python</title>"
-    body = f"<h1>Four Seasons Left</h1><div><h2>Interning of Small Integers in Python</h2>{PROSE}</div>"
-    assert headline(head, body) == "Interning of Small Integers in Python"
-
-
-def test_a_short_h1_before_a_long_site_suffix_is_still_the_headline() -> None:
-    head = "<title>About bugs – Vortex Toy Entertainment Company</title>"
-    assert headline(head, f"<article><h1>About bugs</h1>{PROSE}</article>") == "About bugs"
-
-
-def test_an_h1_holding_all_of_a_shortened_title_is_the_headline() -> None:
-    head = ("<title>11 things we learned from the interview - Newsnet</title>"
-            '<meta property="og:title" content="What we learned from the explosive interview">')
-    h1 = "The royal split and family struggles: 11 things we learned from the explosive interview"
-    assert headline(head, f"<article><h1>{h1}</h1>{PROSE}</article>") == h1
-
-
-def test_a_section_h2_that_extends_the_title_is_not_the_headline() -> None:
-    head = "<title>How to Grow a Lemon Tree from Seed</title>"
-    body = f"<article>{PROSE}<h2>How to Grow a Lemon Tree from Seed: FAQs</h2>{PROSE}</article>"
-    assert headline(head, body) == "How to Grow a Lemon Tree from Seed"
-
-
-def test_a_site_prefix_without_spaces_around_the_bar() -> None:
-    head = '<title>NEWS EASY|Schools reopen in May</title><meta property="og:site_name" content="NEWS EASY">'
-    assert headline(head, f"<div>{PROSE}</div>") == "Schools reopen in May"
+@pytest.mark.parametrize(("head", "body", "expected"), [
+    pytest.param("<title>Apple unveils a smaller iPhone for spring - Gadgeteer</title>"
+                 '<meta property="og:title" content="Apple unveils a smaller iPhone for spring">',
+                 f"<h1>Gadgeteer</h1><article>{PROSE}</article>", "Apple unveils a smaller iPhone for spring",
+                 id="a_site_name_h1_is_not_confirmed_by_the_title_suffix_when_og_title_disagrees"),
+    pytest.param("<title>Four Seasons Left » Blog Archive » Interning of Small Integers in Python</title>",
+                 f"<h1>Four Seasons Left</h1><div><h2>Interning of Small Integers in Python</h2>{PROSE}</div>",
+                 "Interning of Small Integers in Python", id="a_blogs_name_in_h1_gives_way_to_the_post_title_in_h2"),
+    pytest.param("<title>About bugs – Vortex Toy Entertainment Company</title>",
+                 f"<article><h1>About bugs</h1>{PROSE}</article>", "About bugs",
+                 id="a_short_h1_before_a_long_site_suffix_is_still_the_headline"),
+    pytest.param("<title>11 things we learned from the interview - Newsnet</title>"
+                 '<meta property="og:title" content="What we learned from the explosive interview">',
+                 f"<article><h1>{H1}</h1>{PROSE}</article>", H1,
+                 id="an_h1_holding_all_of_a_shortened_title_is_the_headline"),
+    pytest.param("<title>How to Grow a Lemon Tree from Seed</title>",
+                 f"<article>{PROSE}<h2>How to Grow a Lemon Tree from Seed: FAQs</h2>{PROSE}</article>",
+                 "How to Grow a Lemon Tree from Seed", id="a_section_h2_that_extends_the_title_is_not_the_headline"),
+    pytest.param('<title>NEWS EASY|Schools reopen in May</title><meta property="og:site_name" content="NEWS EASY">',
+                 f"<div>{PROSE}</div>", "Schools reopen in May", id="a_site_prefix_without_spaces_around_the_bar"),
+])
+def test_the_headline_among_title_h1_h2_and_site_name(head: str, body: str, expected: str) -> None:
+    assert headline(head, body) == expected
 
 
 @pytest.mark.parametrize(
