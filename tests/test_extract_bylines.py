@@ -7,18 +7,17 @@ import json
 
 import pytest
 
+from tests.support.article_html import article_page, prose
 from worker.extract.authors import ORGANIZATION, byline_authors
 from worker.extract.document import parse
 from worker.extract.metadata import extract_metadata
 
 URL = "https://news.example.net/2020/01/02/story"
-PROSE = "".join(f"<p>Sentence number {i} of the story, long enough to read like the text of an article.</p>" for i in range(6))
+PROSE = prose("story")
 
 
 def authors_of(head: str = "", before: str = "", after: str = "") -> list[str]:
-    html = (f"<html><head><title>A story</title>{head}</head><body><article><h1>A story</h1>{before}{PROSE}"
-            f"{after}</article></body></html>")
-    return extract_metadata(parse(html), URL).authors
+    return extract_metadata(parse(article_page("A story", PROSE, head=head, before=before, after=after)), URL).authors
 
 
 def names(byline: str) -> list[str]:

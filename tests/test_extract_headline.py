@@ -7,13 +7,14 @@ import json
 
 import pytest
 
+from tests.support.article_html import prose
 from worker.errors import ExtractionError
 from worker.extract import extract_article
 from worker.extract.document import parse
 from worker.extract.metadata import extract_metadata
 
 URL = "https://www.example.com/2020/02/03/story"
-PROSE = "".join(f"<p>Sentence number {i} of the story, long enough to read like the text of an article.</p>" for i in range(6))
+PROSE = prose("story")
 
 
 def headline(head: str, body: str) -> str:

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import json
 
+from tests.support.article_html import article_page, prose
 from worker.extract.document import parse
 from worker.extract.metadata import extract_metadata
 
 URL = "https://blog.example.org/2021/05/04/a-post/"
-PROSE = "".join(f"<p>Sentence number {i} of the post, long enough to read like the text of an article.</p>" for i in range(6))
+PROSE = prose("post")
 
 
 def tags_of(head: str = "", article_extra: str = "", page_extra: str = "") -> list[str]:
-    html = (f"<html><head><title>A post</title>{head}</head><body>{page_extra}<article><h1>A post</h1>{PROSE}"
-            f"{article_extra}</article></body></html>")
-    return extract_metadata(parse(html), URL).tags
+    return extract_metadata(parse(article_page("A post", PROSE, head=head, after=article_extra, outside=page_extra)),
+                            URL).tags
 
 
 def test_a_tag_list_named_by_its_class() -> None:
