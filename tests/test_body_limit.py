@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.plugins.browser import API_TOKEN, _run_server
+from tests.plugins.browser import API_TOKEN, uvicorn_threads
 from worker.errors import SyndicationError
 from worker.settings import load_settings
 from worker.web.app import create_app
@@ -84,18 +84,12 @@ def chunk(data: bytes) -> bytes:
 @pytest.fixture
 def serve(tmp_path: Path) -> Iterator[Any]:
     """start(limit=None) -> port of a real uvicorn serving the app (None: the configured default)."""
-    running: list[Any] = []
     settings = load_settings({"SYNDICATION_VAR_DIR": str(tmp_path / "var"), "CONFIG_DIR": str(tmp_path / "config")})
+    with uvicorn_threads() as run:
+        def start(limit: int | None = None) -> int:
+            return run(create_app(settings, API_TOKEN, max_request_bytes=limit))
 
-    def start(limit: int | None = None) -> int:
-        server, thread, port = _run_server(create_app(settings, API_TOKEN, max_request_bytes=limit))
-        running.append((server, thread))
-        return port
-
-    yield start
-    for server, thread in running:
-        server.should_exit = True
-        thread.join(timeout=10)
+        yield start
 
 
 JSON_AUTH = {"Authorization": f"Bearer {API_TOKEN}", "Content-Type": "application/json"}
