@@ -13,6 +13,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import insert, inspect, make_url, select, text
 from sqlalchemy.exc import IntegrityError
 
+from tests.support.processes import join_or_kill
 from worker.errors import ArticleNotFoundError, ConfigError, StoreUnavailableError
 from worker.schema import Author, Image, Rights, SourceRef, make_article
 from worker.store import DeliveryState, Store, UpsertOutcome
@@ -377,10 +378,7 @@ def test_processes_migrating_at_once_all_succeed(database_url: str) -> None:
     try:
         results = [outcome.get(timeout=120) for _ in processes]
     finally:
-        for process in processes:
-            process.join(timeout=10)
-            if process.is_alive():
-                process.kill()
+        join_or_kill(processes, grace=10)
     assert results == ["ok"] * 3
 
     store = Store(database_url)
