@@ -29,6 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.support.loopback_http import LoopbackHTTPServer
 from tests.test_outlet_wordpress import EXPECTED, FIXTURE, png
 from worker.extract import extract_article
 from worker.outlets.base import RemoteRef
@@ -44,30 +45,20 @@ class Target:
     password_env: str
 
 
-class ImageServer:
+class ImageHandler(http.server.BaseHTTPRequestHandler):
     """Serves a small distinct PNG at any /img/<n>.png, as a partner's image host would."""
 
-    def __init__(self) -> None:
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                seed = sum(self.path.encode()) % 200
-                body = png(32, 24, (seed, 255 - seed, 90))
-                self.send_response(200)
-                self.send_header("Content-Type", "image/png")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+    def do_GET(self) -> None:
+        seed = sum(self.path.encode()) % 200
+        body = png(32, 24, (seed, 255 - seed, 90))
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def log_message(self, *args: Any) -> None:
+        pass
 
 
 def articles(n: int, image_base: str) -> list[Article]:
@@ -107,16 +98,13 @@ def timed(items: list[Any], concurrency: int, work: Callable[[WordPressOutlet, A
 
 
 def run(target: Target, n: int, concurrency: int) -> dict[str, float]:
-    images = ImageServer()
-    try:
-        batch = articles(n, images.url)
+    with LoopbackHTTPServer(ImageHandler, name="bench-images") as images:
+        batch = articles(n, images.origin)
         create_s, refs = timed(batch, concurrency, lambda outlet, a: outlet.publish(a, None), target)
         assert len({r.id for r in refs}) == n, "a delivery did not make its own post"
         updates = [(a.recomputed(version=2, body_html=a.body_html + "<p>Updated.</p>"), r) for a, r in zip(batch, refs)]
         update_s, again = timed(updates, concurrency, lambda outlet, item: outlet.publish(*item), target)
         assert [r.id for r in again] == [r.id for r in refs], "an update made a new post"
-    finally:
-        images.close()
     return {"articles": n, "concurrency": concurrency, "create_per_s": n / create_s, "update_per_s": n / update_s}
 
 
