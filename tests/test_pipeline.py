@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from pytest_httpserver import HTTPServer
+from pytest_httpserver import HTTPServer, RequestHandler
 
 from tests.plugins.celery_worker import ROOT, SOURCES_YAML
 from tests.support.partner_pages import paragraphs
@@ -226,6 +226,11 @@ def _story(headline: str, canonical: str, seed: int) -> bytes:
             f"<body><article><h1>{headline}</h1>{text}</article></body></html>").encode()
 
 
+def _answers_story(expectation: RequestHandler, headline: str, canonical: str, seed: int) -> None:
+    """The expected request is answered with _story's page."""
+    expectation.respond_with_data(_story(headline, canonical, seed), content_type="text/html")
+
+
 def _partner(source_id: str, domain: str, allow: str, discover: str = "[]") -> str:
     return (f"  - id: {source_id}\n    name: {source_id.title()}\n    allowed_domains: [{domain}]\n"
             f"    allow_private_networks: {allow}\n    discover: {discover}\n"
@@ -254,8 +259,8 @@ def test_a_feed_link_to_another_port_of_an_allowed_address_is_neither_fetched_no
                 + "".join(f"<item><title>{t}</title><link>{u}</link></item>" for t, u in (("Story", story), ("Admin", admin)))
                 + "</channel></rss>")
         httpserver.expect_request("/feed.xml").respond_with_data(feed, content_type="application/rss+xml")
-        httpserver.expect_request("/story.html").respond_with_data(_story("Harbour Story", story, 1), content_type="text/html")
-        neighbour.expect_request("/admin.html").respond_with_data(_story("Admin Console", admin, 2), content_type="text/html")
+        _answers_story(httpserver.expect_request("/story.html"), "Harbour Story", story, 1)
+        _answers_story(neighbour.expect_request("/admin.html"), "Admin Console", admin, 2)
         _rewrite_sources(services, "sources:\n" + _partner(
             "partner", "127.0.0.1", f"['127.0.0.1:{httpserver.port}']", f"[{{kind: feed, url: '{base}/feed.xml'}}]"))
 
@@ -282,10 +287,9 @@ def test_a_canonical_link_to_another_partners_domain_does_not_take_its_article_i
 ) -> None:
     # two partners on loopback under two names: alpha is 127.0.0.1, beta is localhost
     alpha_url, beta_url = _alpha_and_beta(services, httpserver)
-    httpserver.expect_request("/alpha/story.html").respond_with_data(
-        _story("Alpha Reports The Harbour Budget", alpha_url, 1), content_type="text/html")
-    httpserver.expect_request("/beta/copy.html").respond_with_data(  # beta's own text, alpha's URL as canonical
-        _story("Beta Says Something Else", alpha_url, 2), content_type="text/html")
+    _answers_story(httpserver.expect_request("/alpha/story.html"), "Alpha Reports The Harbour Budget", alpha_url, 1)
+    # beta's own text, alpha's URL as canonical
+    _answers_story(httpserver.expect_request("/beta/copy.html"), "Beta Says Something Else", alpha_url, 2)
 
     beta = ingest_url(services, "beta", beta_url, None, queue()[1])
     assert beta.outcome == "new" and beta.article_id == article_id_for(beta_url)
@@ -305,10 +309,9 @@ def test_another_partners_copy_going_away_does_not_withdraw_the_original(
     services: Services, httpserver: HTTPServer
 ) -> None:
     alpha_url, beta_url = _alpha_and_beta(services, httpserver)
-    httpserver.expect_ordered_request("/alpha/story.html").respond_with_data(
-        _story("Alpha Reports The Harbour Budget", alpha_url, 1), content_type="text/html")
-    httpserver.expect_ordered_request("/beta/copy.html").respond_with_data(  # alpha's text, word for word
-        _story("Alpha Reports The Harbour Budget", beta_url, 1), content_type="text/html")
+    _answers_story(httpserver.expect_ordered_request("/alpha/story.html"), "Alpha Reports The Harbour Budget", alpha_url, 1)
+    # alpha's text, word for word
+    _answers_story(httpserver.expect_ordered_request("/beta/copy.html"), "Alpha Reports The Harbour Budget", beta_url, 1)
     httpserver.expect_ordered_request("/beta/copy.html").respond_with_data("gone", status=410)
     httpserver.expect_ordered_request("/alpha/story.html").respond_with_data("gone", status=410)
 
@@ -335,11 +338,9 @@ def test_another_partners_feed_marking_its_copy_withdrawn_does_not_withdraw_the_
         return ("<?xml version='1.0'?><rss version='2.0'><channel><title>Beta</title><link>http://localhost/</link>"
                 f"<item><title>Copy</title><link>{beta_url}</link><guid>{beta_url}</guid>{status}</item></channel></rss>")
 
-    httpserver.expect_ordered_request("/alpha/story.html").respond_with_data(
-        _story("Alpha Reports The Harbour Budget", alpha_url, 1), content_type="text/html")
+    _answers_story(httpserver.expect_ordered_request("/alpha/story.html"), "Alpha Reports The Harbour Budget", alpha_url, 1)
     httpserver.expect_ordered_request("/beta/feed.xml").respond_with_data(feed(""), content_type="application/rss+xml")
-    httpserver.expect_ordered_request("/beta/copy.html").respond_with_data(
-        _story("Alpha Reports The Harbour Budget", beta_url, 1), content_type="text/html")
+    _answers_story(httpserver.expect_ordered_request("/beta/copy.html"), "Alpha Reports The Harbour Budget", beta_url, 1)
     httpserver.expect_ordered_request("/beta/feed.xml").respond_with_data(
         feed("<pubstatus>withdrawn</pubstatus>"), content_type="application/rss+xml")
 
