@@ -42,14 +42,19 @@ def good_sources(folder: Path, more: str = "") -> Path:
     return write(folder, "sources.yaml", "sources:\n" + GOOD_SOURCE + more)
 
 
+def good_sources_refused_by_check(folder: Path, more: str) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """good_sources(folder, more), which `syndicate check` must refuse: the file and what check said."""
+    path = good_sources(folder, more)
+    return path, refused_by_check(folder)
+
+
 # --- item 5: patterns RE2 cannot run ----------------------------------------------------------------
 
 def test_a_lookahead_pattern_is_refused_by_check_with_its_line(tmp_path: Path) -> None:
-    path = good_sources(tmp_path,
-                        "    include:\n"
-                        "      - '/news/'\n"
-                        "      - '/(?!sponsored)[a-z-]+\\.html$'\n")
-    result = refused_by_check(tmp_path)
+    path, result = good_sources_refused_by_check(tmp_path,
+                                                 "    include:\n"
+                                                 "      - '/news/'\n"
+                                                 "      - '/(?!sponsored)[a-z-]+\\.html$'\n")
     assert f"{path}, line 7, source 'good', field 'include'" in result.stderr
     assert "lookahead" in result.stderr and "RE2" in result.stderr
     assert "Traceback" not in result.stderr
@@ -73,18 +78,16 @@ def test_patterns_python_and_re2_share_still_load(tmp_path: Path) -> None:
 # --- item 6: duplicate keys ----------------------------------------------------------------------------
 
 def test_a_second_allow_private_networks_is_refused_naming_both_lines(tmp_path: Path) -> None:
-    path = good_sources(tmp_path,
-                        "    allow_private_networks: [10.0.0.5]\n"
-                        "    interval: 600\n"
-                        "    allow_private_networks: [0.0.0.0/0]\n")
-    result = refused_by_check(tmp_path)
+    path, result = good_sources_refused_by_check(tmp_path,
+                                                 "    allow_private_networks: [10.0.0.5]\n"
+                                                 "    interval: 600\n"
+                                                 "    allow_private_networks: [0.0.0.0/0]\n")
     assert (f"{path}, line 7, source 'good', field 'allow_private_networks': key 'allow_private_networks' is "
             "given twice, on line 5 and line 7") in result.stderr
 
 
 def test_a_second_sources_key_is_refused_not_read_as_no_sources(tmp_path: Path) -> None:
-    path = good_sources(tmp_path, "sources:\n")
-    result = refused_by_check(tmp_path)
+    path, result = good_sources_refused_by_check(tmp_path, "sources:\n")
     assert f"{path}, line 5, field 'sources': key 'sources' is given twice, on line 1 and line 5" in result.stderr
     assert "OK" not in result.stdout
 
@@ -113,8 +116,7 @@ def test_aliases_are_walked_once_and_distinct_keys_pass(tmp_path: Path) -> None:
 # --- item 7: numbers out of range ----------------------------------------------------------------------
 
 def test_an_absurd_interval_is_refused_by_check_naming_file_line_and_field(tmp_path: Path) -> None:
-    path = good_sources(tmp_path, "    interval: 100000000000000000000000\n")
-    result = refused_by_check(tmp_path)
+    path, result = good_sources_refused_by_check(tmp_path, "    interval: 100000000000000000000000\n")
     assert f"{path}, line 5, source 'good', field 'interval': Input should be less than or equal to" in result.stderr
 
 
