@@ -19,11 +19,10 @@ from tests.plugins.celery_worker import ROOT
 from tests.support.slow_peer import Answer, SlowPeer, head, slow_body, slow_headers
 from worker.config import Source
 from worker.errors import FetchDeadlineError, OutletDeadlineError, TransientError
-from worker.http.client import fetch_page, fetch_resource, make_robots_cache
+from worker.http.client import Client
 from worker.http.deadline import Deadline, deadline_session
 from worker.outlets.wordpress_client import Credentials, WordPressClient
 from worker.outlets.wordpress_media import ImageDownloader
-from worker.http.ratelimit import LocalRateLimiter
 from worker.settings import Settings, load_settings
 
 DEADLINE = 2.0
@@ -62,8 +61,7 @@ def timed(call: Callable[[], object]) -> tuple[float, BaseException | None]:
 @pytest.mark.parametrize("answer", [slow_headers(), slow_body()], ids=["headers", "body"])
 def test_a_dripping_page_is_cut_at_the_fetch_deadline(settings: Settings, answer: Answer) -> None:
     with SlowPeer(partner(answer)) as peer:
-        took, error = timed(lambda: fetch_page(peer.url("/a.html"), make_source(), settings,
-                                               limiter=LocalRateLimiter(), robots=make_robots_cache(settings)))
+        took, error = timed(lambda: Client.local(settings).for_source(make_source()).page(peer.url("/a.html")))
         assert isinstance(error, FetchDeadlineError), error
         assert isinstance(error, TransientError)  # retried later, not given up on
         assert "total deadline" in error.reason and "SYNDICATION_FETCH_TOTAL_TIMEOUT" in error.reason
@@ -73,16 +71,14 @@ def test_a_dripping_page_is_cut_at_the_fetch_deadline(settings: Settings, answer
 
 def test_a_dripping_feed_is_cut_at_the_fetch_deadline(settings: Settings) -> None:
     with SlowPeer(partner(slow_body("application/rss+xml"))) as peer:
-        took, error = timed(lambda: fetch_resource(peer.url("/feed.xml"), make_source(), settings,
-                                                   limiter=LocalRateLimiter(), robots=make_robots_cache(settings)))
+        took, error = timed(lambda: Client.local(settings).for_source(make_source()).resource(peer.url("/feed.xml")))
         assert isinstance(error, FetchDeadlineError), error
         assert took < DEADLINE + MARGIN
 
 
 def test_a_dripping_robots_txt_spends_the_pages_deadline(settings: Settings) -> None:
     with SlowPeer(partner(PAGE, robots=slow_body("text/plain"))) as peer:
-        took, error = timed(lambda: fetch_page(peer.url("/a.html"), make_source(), settings,
-                                               limiter=LocalRateLimiter(), robots=make_robots_cache(settings)))
+        took, error = timed(lambda: Client.local(settings).for_source(make_source()).page(peer.url("/a.html")))
         assert isinstance(error, FetchDeadlineError), error
         assert "/robots.txt" in error.reason
         assert took < DEADLINE + MARGIN
@@ -91,8 +87,7 @@ def test_a_dripping_robots_txt_spends_the_pages_deadline(settings: Settings) -> 
 
 def test_a_fast_partner_is_not_affected(settings: Settings) -> None:
     with SlowPeer(partner(PAGE)) as peer:
-        page = fetch_page(peer.url("/a.html"), make_source(), settings,
-                          limiter=LocalRateLimiter(), robots=make_robots_cache(settings))
+        page = Client.local(settings).for_source(make_source()).page(peer.url("/a.html"))
     assert page.body == b"<p>a page</p>"
 
 

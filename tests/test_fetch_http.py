@@ -1,4 +1,4 @@
-"""fetch_page / fetch_resource on real HTTP over loopback: identity, conditional GET, size caps, charsets."""
+"""Client page() / resource() on real HTTP over loopback: identity, conditional GET, size caps, charsets."""
 from __future__ import annotations
 
 import dataclasses
@@ -15,10 +15,10 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from tests.plugins.celery_worker import ROOT
+from tests.support.loopback_http import LoopbackHTTPServer
 from worker.config import Source
 from worker.errors import TooLargeError
-from worker.http.client import Validators, fetch_page, fetch_resource, make_robots_cache
-from worker.http.ratelimit import LocalRateLimiter
+from worker.http.client import Client, Validators
 from worker.settings import Settings, load_settings
 
 MB = 1024 * 1024
@@ -49,9 +49,8 @@ def no_robots_rules(httpserver: HTTPServer) -> None:
 
 
 def fetch(url: str, settings: Settings, **kwargs: object):  # noqa: ANN201 - a Page
-    """fetch_page with a fresh limiter and robots cache, so no state leaks between tests."""
-    return fetch_page(url, make_source(), settings, limiter=LocalRateLimiter(),
-                      robots=make_robots_cache(settings), **kwargs)  # type: ignore[arg-type]
+    """page() of a fresh client (limiter, robots cache, sessions), so no state leaks between tests."""
+    return Client.local(settings).for_source(make_source()).page(url, **kwargs)  # type: ignore[arg-type]
 
 
 def test_user_agent_names_the_product_and_the_contact_url(settings: Settings, httpserver: HTTPServer) -> None:
@@ -134,19 +133,18 @@ CAPPED_FETCH = """
 import json, sys, tracemalloc
 from worker.config import Source
 from worker.errors import TooLargeError
-from worker.http.client import fetch_page, make_robots_cache, robots_sitemaps
-from worker.http.ratelimit import LocalRateLimiter
+from worker.http.client import Client
 from worker.settings import load_settings
 
 url, limit = sys.argv[1], int(sys.argv[2])
 settings = load_settings({"SYNDICATION_MAX_PAGE_BYTES": str(limit), "SYNDICATION_FETCH_TIMEOUT": "30"})
 source = Source(id="partner", name="Partner", allowed_domains=["127.0.0.1"], allow_private_networks=["127.0.0.1/8"],
                 rate_limit_per_second=50, rate_limit_burst=50)
-limiter, robots = LocalRateLimiter(), make_robots_cache(settings)
-robots_sitemaps(url, source, settings, limiter=limiter, robots=robots)  # warm up: session, robots.txt, imports
+partner = Client.local(settings).for_source(source)
+partner.robots_sitemaps(url)  # warm up: session, robots.txt, imports
 tracemalloc.start()
 try:
-    fetch_page(url, source, settings, limiter=limiter, robots=robots)
+    partner.page(url)
     outcome = "fetched it all"
 except TooLargeError as exc:
     outcome = exc.reason
@@ -216,12 +214,13 @@ def test_a_gzipped_sitemap_is_inflated_and_a_sitemap_bomb_is_cut(
     sitemap = b'<?xml version="1.0" encoding="UTF-8"?><urlset><url><loc>http://127.0.0.1/a</loc></url></urlset>'
     httpserver.expect_request("/sitemap.xml.gz").respond_with_data(gzip.compress(sitemap), content_type="application/gzip")
     httpserver.expect_request("/bomb.xml.gz").respond_with_data(gzip_bomb, content_type="application/gzip")
-    source, limiter, robots = make_source(), LocalRateLimiter(), make_robots_cache(settings)
-    got = fetch_resource(httpserver.url_for("/sitemap.xml.gz"), source, settings, limiter=limiter, robots=robots)
+    client = Client.local(settings)
+    got = client.for_source(make_source()).resource(httpserver.url_for("/sitemap.xml.gz"))
     assert got.body == sitemap and got.content_type == "application/xml"
     with pytest.raises(TooLargeError, match="decompressed file exceeds"):
-        fetch_resource(httpserver.url_for("/bomb.xml.gz"), source,
-                       dataclasses.replace(settings, max_resource_bytes=1 * MB), limiter=limiter, robots=robots)
+        capped = Client(dataclasses.replace(settings, max_resource_bytes=1 * MB), limiter=client.limiter,
+                        robots=client.robots)
+        capped.for_source(make_source()).resource(httpserver.url_for("/bomb.xml.gz"))
 
 
 def test_windows_1251_page_without_any_declaration_decodes_to_cyrillic(settings: Settings, httpserver: HTTPServer) -> None:
@@ -245,12 +244,12 @@ def test_charset_from_meta_and_from_header(settings: Settings, httpserver: HTTPS
 def test_concurrent_fetches_from_threads_do_not_share_a_session(settings: Settings, httpserver: HTTPServer) -> None:
     httpserver.expect_request("/t.html").respond_with_data("<p>ok</p>", content_type="text/html")
     errors: list[BaseException] = []
-    limiter, robots, source = LocalRateLimiter(), make_robots_cache(settings), make_source()
+    partner = Client.local(settings).for_source(make_source())  # one client, shared by the threads
 
     def run() -> None:
         try:
             for _ in range(5):
-                fetch_page(httpserver.url_for("/t.html"), source, settings, limiter=limiter, robots=robots)
+                partner.page(httpserver.url_for("/t.html"))
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
@@ -260,3 +259,65 @@ def test_concurrent_fetches_from_threads_do_not_share_a_session(settings: Settin
     for thread in threads:
         thread.join()
     assert errors == []
+
+
+class KeepAlivePartner(BaseHTTPRequestHandler):
+    """HTTP/1.1 with keep-alive; records the client port of every request (one port = one connection)."""
+
+    protocol_version = "HTTP/1.1"
+    ports: list[int] = []
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        type(self).ports.append(self.client_address[1])
+        body = b"User-agent: *\nAllow: /\n" if self.path == "/robots.txt" else b"<p>ok</p>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain" if self.path == "/robots.txt" else "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_one_client_pools_connections_per_thread_and_never_shares_them_between_threads(settings: Settings) -> None:
+    KeepAlivePartner.ports = []
+    partner = Client.local(settings).for_source(make_source())
+    first_done, second_done = threading.Event(), threading.Event()
+    ports_of: dict[str, list[int]] = {}
+
+    def fetch_twice(name: str, before: threading.Event | None, after: threading.Event) -> None:
+        if before is not None:
+            before.wait(10)
+        start = len(KeepAlivePartner.ports)
+        for _ in range(2):
+            partner.page(server.url("/t.html"))
+        ports_of[name] = KeepAlivePartner.ports[start:]
+        after.set()
+        second_done.wait(10)  # stay alive, so the second thread cannot inherit this thread's id (and session)
+
+    with LoopbackHTTPServer(KeepAlivePartner) as server:
+        threads = [threading.Thread(target=fetch_twice, args=("first", None, first_done)),
+                   threading.Thread(target=fetch_twice, args=("second", first_done, second_done))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    first, second = set(ports_of["first"]), set(ports_of["second"])
+    assert len(first) == 1 and len(second) == 1  # each thread's requests reuse its one pooled connection
+    assert first != second  # the second thread did not take the first one's session (or connection)
+
+
+def test_worker_fetch_keeps_the_old_functions_for_code_outside_the_package(
+    settings: Settings, httpserver: HTTPServer
+) -> None:
+    """worker.fetch.fetch_page/fetch_resource/robots_sitemaps keep their signatures over a Client."""
+    from worker.fetch import fetch_page, fetch_resource, robots_sitemaps
+    from worker.http.ratelimit import LocalRateLimiter
+
+    httpserver.expect_request("/a.html").respond_with_data("<p>hi</p>", content_type="text/html")
+    httpserver.expect_request("/feed.xml").respond_with_data("<rss/>", content_type="application/rss+xml")
+    source = make_source()
+    assert fetch_page(httpserver.url_for("/a.html"), source, settings).body == b"<p>hi</p>"
+    assert fetch_resource(httpserver.url_for("/feed.xml"), source, settings, limiter=LocalRateLimiter()).body == b"<rss/>"
+    assert robots_sitemaps(httpserver.url_for("/"), source, settings) == []

@@ -13,7 +13,7 @@ from werkzeug import Request, Response
 
 from worker.config import Source
 from worker.errors import FetchFailedError, HostBackedOffError
-from worker.http.client import fetch_page, make_limiter, make_robots_cache
+from worker.http.client import Client
 from worker.settings import Settings, load_settings
 
 RATE, BURST, PER_PROCESS = 4, 2, 8
@@ -56,11 +56,11 @@ def test_429_with_retry_after_keeps_every_worker_off_the_host(redis_url: str, re
     settings, source = worker_settings(redis_key_prefix), make_source()
     url = httpserver.url_for("/a.html")
     with pytest.raises(FetchFailedError) as caught:
-        fetch_page(url, source, settings, limiter=make_limiter(settings, redis.Redis.from_url(redis_url)))
+        Client.shared(settings, redis.Redis.from_url(redis_url)).for_source(source).page(url)
     assert caught.value.retry_after == 2
     # a second worker (its own client and limiter, the same Redis) waits out the back-off before asking
-    other_worker = make_limiter(settings, redis.Redis.from_url(redis_url))
-    assert fetch_page(url, source, settings, limiter=other_worker).status == 200
+    other_worker = Client.shared(settings, redis.Redis.from_url(redis_url))
+    assert other_worker.for_source(source).page(url).status == 200
     (first, _), (second, _) = clock.arrivals
     assert second - first >= 2.0
 
@@ -71,11 +71,11 @@ def test_a_long_back_off_hands_back_a_retry_without_asking_the_host(
     clock = Clock()
     httpserver.expect_request("/a.html").respond_with_handler(clock.handler(503, {"Retry-After": "120"}))
     settings, source = worker_settings(redis_key_prefix), make_source()
-    limiter = make_limiter(settings, redis.Redis.from_url(redis_url))
+    partner = Client.shared(settings, redis.Redis.from_url(redis_url)).for_source(source)
     with pytest.raises(FetchFailedError):
-        fetch_page(httpserver.url_for("/a.html"), source, settings, limiter=limiter)
+        partner.page(httpserver.url_for("/a.html"))
     with pytest.raises(HostBackedOffError) as caught:
-        fetch_page(httpserver.url_for("/a.html"), source, settings, limiter=limiter)
+        partner.page(httpserver.url_for("/a.html"))
     assert 100 < (caught.value.retry_after or 0) <= 120  # the task retries when the host is ready
     assert len(clock.arrivals) == 1
 
@@ -84,10 +84,9 @@ def fetch_many(redis_url: str, prefix: str, urls: list[str]) -> None:
     """One worker process: its own settings, Redis client and session; only Redis is shared."""
     settings = worker_settings(prefix)
     source = make_source(rate_limit_per_second=RATE, rate_limit_burst=BURST)
-    limiter = make_limiter(settings, redis.Redis.from_url(redis_url))
-    robots = make_robots_cache(settings, redis.Redis.from_url(redis_url))
-    for url in urls:
-        fetch_page(url, source, settings, limiter=limiter, robots=robots)
+    with Client.shared(settings, redis.Redis.from_url(redis_url)) as client:
+        for url in urls:
+            client.for_source(source).page(url)
 
 
 def test_the_rate_limit_holds_across_two_worker_processes(redis_url: str, redis_key_prefix: str, httpserver: HTTPServer) -> None:
@@ -118,5 +117,5 @@ def test_without_its_shared_state_the_fetch_is_a_retry_not_an_unthrottled_reques
     settings = worker_settings("unreachable:")
     unreachable = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=1)  # nothing listens on port 1
     with pytest.raises(FetchFailedError, match="Redis"):
-        fetch_page(httpserver.url_for("/a.html"), make_source(), settings, limiter=make_limiter(settings, unreachable))
+        Client.shared(settings, unreachable).for_source(make_source()).page(httpserver.url_for("/a.html"))
     assert clock.arrivals == []

@@ -9,7 +9,7 @@ from pytest_httpserver import HTTPServer
 
 from worker.config import Source
 from worker.errors import FetchFailedError, PermanentError, RobotsDisallowedError
-from worker.http.client import fetch_page, make_robots_cache, robots_sitemaps
+from worker.http.client import Client, SourceClient, make_robots_cache
 from worker.http.ratelimit import LocalRateLimiter
 from worker.http.robots import RobotsCache
 from worker.settings import Settings, load_settings
@@ -31,6 +31,11 @@ def make_source(**overrides: object) -> Source:
     )
     fields.update(overrides)
     return Source(**fields)  # type: ignore[arg-type]
+
+
+def partner(settings: Settings, robots: RobotsCache, source: Source) -> SourceClient:
+    """A client with this robots cache and a fresh limiter (a worker's, when the cache is in Redis)."""
+    return Client(settings, limiter=LocalRateLimiter(), robots=robots).for_source(source)
 
 
 @pytest.fixture
@@ -60,10 +65,10 @@ def test_a_disallowed_url_is_refused_with_a_named_permanent_error(
     serve(httpserver)
     robots = make_robots_cache(settings, client)
     source = make_source()
-    assert fetch_page(httpserver.url_for("/news/a.html"), source, settings, limiter=LocalRateLimiter(), robots=robots).status == 200
+    assert partner(settings, robots, source).page(httpserver.url_for("/news/a.html")).status == 200
     with pytest.raises(RobotsDisallowedError, match="robots.txt disallows") as caught:
         # our own group (longest user-agent match) disallows /members/, not the `*` group's /private/
-        fetch_page(httpserver.url_for("/members/a.html"), source, settings, limiter=LocalRateLimiter(), robots=robots)
+        partner(settings, robots, source).page(httpserver.url_for("/members/a.html"))
     assert isinstance(caught.value, PermanentError) and caught.value.code == "robots_disallowed"
     assert "/members/a.html" not in {request.path for request, _ in httpserver.log}
 
@@ -71,8 +76,7 @@ def test_a_disallowed_url_is_refused_with_a_named_permanent_error(
 def test_ignore_robots_with_a_reason_bypasses_the_rules(settings: Settings, httpserver: HTTPServer) -> None:
     serve(httpserver)
     source = make_source(ignore_robots=True, ignore_robots_reason="partner contract 2024-17 allows members pages")
-    page = fetch_page(httpserver.url_for("/members/a.html"), source, settings,
-                      limiter=LocalRateLimiter(), robots=make_robots_cache(settings))
+    page = partner(settings, make_robots_cache(settings), source).page(httpserver.url_for("/members/a.html"))
     assert page.status == 200
     assert robots_requests(httpserver) == 0  # not even asked for
 
@@ -89,12 +93,12 @@ def test_robots_is_fetched_once_per_host_and_shared_by_workers_through_redis(
     source = make_source()
     first_worker = make_robots_cache(settings, client)
     for _ in range(3):
-        fetch_page(httpserver.url_for("/news/a.html"), source, settings, limiter=LocalRateLimiter(), robots=first_worker)
+        partner(settings, first_worker, source).page(httpserver.url_for("/news/a.html"))
     assert robots_requests(httpserver) == 1
     # another worker process has its own in-memory layer but finds the text in Redis
     second_worker = make_robots_cache(settings, redis.Redis.from_url(redis_url))
     with pytest.raises(RobotsDisallowedError):
-        fetch_page(httpserver.url_for("/members/a.html"), source, settings, limiter=LocalRateLimiter(), robots=second_worker)
+        partner(settings, second_worker, source).page(httpserver.url_for("/members/a.html"))
     assert robots_requests(httpserver) == 1
 
 
@@ -102,17 +106,16 @@ def test_robots_is_fetched_again_after_the_ttl(settings: Settings, client: redis
     serve(httpserver)
     robots = RobotsCache(ttl=1, client=client, key_prefix=settings.redis_key_prefix)
     url = httpserver.url_for("/news/a.html")
-    fetch_page(url, make_source(), settings, limiter=LocalRateLimiter(), robots=robots)
+    partner(settings, robots, make_source()).page(url)
     time.sleep(1.2)
-    fetch_page(url, make_source(), settings, limiter=LocalRateLimiter(), robots=robots)
+    partner(settings, robots, make_source()).page(url)
     assert robots_requests(httpserver) == 2
 
 
 def test_a_missing_robots_txt_means_no_rules(settings: Settings, httpserver: HTTPServer) -> None:
     serve(httpserver, robots=None)
     httpserver.expect_request("/robots.txt").respond_with_data("nope", status=404)
-    page = fetch_page(httpserver.url_for("/private/a.html"), make_source(), settings,
-                      limiter=LocalRateLimiter(), robots=make_robots_cache(settings))
+    page = partner(settings, make_robots_cache(settings), make_source()).page(httpserver.url_for("/private/a.html"))
     assert page.status == 200
 
 
@@ -122,7 +125,7 @@ def test_an_unreachable_robots_txt_is_transient_and_not_cached(settings: Setting
     robots = make_robots_cache(settings)
     for _ in range(2):
         with pytest.raises(FetchFailedError, match="robots.txt"):
-            fetch_page(httpserver.url_for("/news/a.html"), make_source(), settings, limiter=LocalRateLimiter(), robots=robots)
+            partner(settings, robots, make_source()).page(httpserver.url_for("/news/a.html"))
     assert robots_requests(httpserver) == 2
     assert "/news/a.html" not in {request.path for request, _ in httpserver.log}
 
@@ -131,6 +134,6 @@ def test_sitemaps_listed_in_robots_come_from_the_same_cache(settings: Settings, 
     serve(httpserver)
     robots = make_robots_cache(settings)
     source = make_source()
-    fetch_page(httpserver.url_for("/news/a.html"), source, settings, limiter=LocalRateLimiter(), robots=robots)
-    assert robots_sitemaps(httpserver.url_for("/"), source, settings, robots=robots) == ["http://partner.example/sitemap.xml"]
+    partner(settings, robots, source).page(httpserver.url_for("/news/a.html"))
+    assert partner(settings, robots, source).robots_sitemaps(httpserver.url_for("/")) == ["http://partner.example/sitemap.xml"]
     assert robots_requests(httpserver) == 1

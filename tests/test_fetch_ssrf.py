@@ -22,8 +22,7 @@ from pytest_httpserver import HTTPServer
 
 from worker.config import Source
 from worker.errors import DomainNotAllowedError, PermanentError, PrivateAddressError
-from worker.http.client import fetch_page, make_robots_cache
-from worker.http.ratelimit import LocalRateLimiter
+from worker.http.client import Client
 from worker.settings import Settings, load_settings
 from worker.http.ssrf import guarded_adapter, parse_networks, refusal_reason
 
@@ -73,7 +72,7 @@ def make_source(allowed_domains: list[str], allow_private_networks: list[str]) -
 
 
 def get(url: str, source: Source, settings: Settings):  # noqa: ANN201 - a Page
-    return fetch_page(url, source, settings, limiter=LocalRateLimiter(), robots=make_robots_cache(settings))
+    return Client.local(settings).for_source(source).page(url)
 
 
 def test_a_name_resolving_to_loopback_is_refused_before_connecting(dns, settings: Settings, httpserver: HTTPServer) -> None:

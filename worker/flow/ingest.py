@@ -17,7 +17,6 @@ from worker.fingerprint import Signature, fingerprint_text
 from worker.flow.routing import outlets_for
 from worker.flow.services import Services
 from worker.flow.withdraw import partner_withdrew
-from worker.http.client import fetch_page
 from worker.http.page import Page, Validators
 from worker.http.urls import normalize_link
 from worker.schema import Article, article_id_for
@@ -61,8 +60,7 @@ def _fetch(services: Services, source: Source, url: str) -> tuple[Page, str | No
     state = services.store.url_state(source.id, url)
     known_article = state.article_id if state else None
     validators = Validators(state.etag, state.last_modified) if state and known_article else None
-    page = fetch_page(url, source, services.settings, validators=validators,
-                      limiter=services.limiter, robots=services.robots)
+    page = services.http.for_source(source).page(url, validators=validators)
     return page, known_article
 
 

@@ -22,7 +22,6 @@ from worker.discover.kind import RICHEST, PollState, discovery_kind, entry_optio
 from worker.errors import ConfigError, PermanentError, SyndicationError, TransientError
 from worker.flow.services import Services
 from worker.flow.withdraw import partner_withdrew
-from worker.http.client import fetch_page, fetch_resource
 from worker.http.page import Page, Validators
 from worker.store import Store
 from worker.store.polling import LinkSeen
@@ -53,6 +52,7 @@ class _ConditionalFetch:
     def __init__(self, services: Services, source: Source, report: PollReport, heartbeat: Callable[[], None]):
         self.services = services
         self.source = source
+        self.http = services.http.for_source(source)
         self.report = report
         self.heartbeat = heartbeat
 
@@ -61,9 +61,8 @@ class _ConditionalFetch:
         store = self.services.store
         state = store.url_state(self.source.id, url)
         validators = Validators(state.etag, state.last_modified) if state else None
-        fetch = fetch_page if html else fetch_resource
-        page = fetch(url, self.source, self.services.settings, validators=validators,
-                     limiter=self.services.limiter, robots=self.services.robots)
+        fetch = self.http.page if html else self.http.resource
+        page = fetch(url, validators=validators)
         self.heartbeat()
         store.save_url_state(self.source.id, url, etag=page.etag or (state.etag if state else None),
                              last_modified=page.last_modified or (state.last_modified if state else None),

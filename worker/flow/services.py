@@ -1,8 +1,9 @@
 """The collaborators every stage of the flow shares, built once per worker process: `Services`.
 
 Why one object: a stage needs the config (re-read when its files change), the store, the outlets built
-from that config, and the HTTP collaborators that must be shared by every fetch of the process (the
-per-host rate limiter and the robots.txt cache, both in Redis when workers share one). Passing them one
+from that config, and the one HTTP client every fetch of the process shares (worker/http/client.py: the
+per-host rate limiter and the robots.txt cache, both in Redis when workers share one, and the pooled
+sessions). Passing them one
 by one made every stage's signature a list of plumbing; tasks.py builds one Services after the fork.
 """
 from __future__ import annotations
@@ -15,9 +16,7 @@ import redis
 
 from worker.config import Config, load_config
 from worker.errors import ConfigError
-from worker.http.client import make_limiter, make_robots_cache
-from worker.http.ratelimit import HostLimiter
-from worker.http.robots import RobotsCache
+from worker.http.client import Client
 from worker.outlets import Outlet, build_outlet
 from worker.settings import Settings
 from worker.store import Store
@@ -60,12 +59,18 @@ class Services:
         return store
 
     @cached_property
-    def limiter(self) -> HostLimiter:
-        return make_limiter(self.settings, self.redis_client)
+    def http(self) -> Client:
+        """The process's one HTTP client for partners (rate limits and robots cache in Redis when workers
+        share one). Built on first use, so after the prefork fork: no child inherits its parent's sockets."""
+        if self.redis_client is None:
+            return Client.local(self.settings)
+        return Client.shared(self.settings, self.redis_client)
 
-    @cached_property
-    def robots(self) -> RobotsCache:
-        return make_robots_cache(self.settings, self.redis_client)
+    def close(self) -> None:
+        """Release what this process holds open to partners (its pooled HTTP connections)."""
+        http = self.__dict__.pop("http", None)
+        if http is not None:
+            http.close()
 
     def outlet(self, outlet_id: str) -> Outlet:
         if outlet_id not in self._outlets:

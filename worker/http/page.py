@@ -1,6 +1,6 @@
 """What a fetch returns (Page) and what a conditional GET sends back (Validators).
 
-Kept apart from fetch.py so that code which only reads pages (extract, discover, tests) does not pull in
+Kept apart from client.py so that code which only reads pages (extract, discover, tests) does not pull in
 the HTTP machinery.
 """
 from __future__ import annotations
