@@ -25,7 +25,7 @@ import redis
 from celery import Celery, Task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.result import AsyncResult
-from celery.signals import worker_init
+from celery.signals import worker_init, worker_process_shutdown
 from celery.utils.time import get_exponential_backoff_interval
 from redis.exceptions import LockError
 
@@ -72,6 +72,14 @@ def services() -> Services:
         settings = load_settings()
         _services = Services(settings, redis_client=redis.Redis.from_url(broker_url_for(settings)))
     return _services
+
+
+@worker_process_shutdown.connect(weak=False)
+def _close_services(**_: object) -> None:
+    """A pool process that ends closes its HTTP sessions (pooled partner connections) instead of leaving
+    them to the kernel; nothing is lost if it cannot: the process is going away."""
+    if _services is not None:
+        _services.close()
 
 
 def redis_client() -> redis.Redis:
