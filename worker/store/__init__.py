@@ -6,9 +6,9 @@ constraint or a conditional UPDATE, never by a check in Python alone: the loser 
 decides again.
 
 Store is assembled from parts, one module each: this one (articles, withdrawals, ingest failures),
-store_ledger (deliveries), store_polling (conditional GET state, known links), store_health (source health),
-store_duplicates (URL aliases, near-duplicate fingerprints), store_sweep (work left unfinished) and
-store_reports (the console's and /metrics' read-only reports).
+ledger (deliveries), polling (conditional GET state, known links), health (source health),
+duplicates (URL aliases, near-duplicate fingerprints), sweep (work left unfinished) and
+reports (the console's and /metrics' read-only reports), on base and engine, with models.
 
 The package holds Store (this module), its parts (base, engine, models, ledger, polling, health,
 duplicates, reports, sweep) and the Alembic migrations/. May import: worker.errors, worker.schema,
