@@ -58,7 +58,11 @@ def settings() -> Settings:
 @pytest.fixture
 def second_server() -> Iterator[HTTPServer]:
     """A second partner-side server on another loopback address (an 'internal' host)."""
-    server = HTTPServer(host="127.0.0.2", port=0)
+    yield from _serving("127.0.0.2")
+
+
+def _serving(host: str) -> Iterator[HTTPServer]:
+    server = HTTPServer(host=host, port=0)
     server.start()
     yield server
     server.clear()
@@ -203,11 +207,7 @@ def test_https_to_the_checked_address_still_verifies_the_certificate_by_name(dns
 @pytest.fixture
 def neighbour() -> Iterator[HTTPServer]:
     """Another service on the partner's own (private) address, on another port: an admin console, say."""
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
+    yield from _serving("127.0.0.1")
 
 
 def test_an_address_allowed_on_one_port_is_refused_on_its_other_ports(
