@@ -77,6 +77,14 @@ def test_unknown_outlet_kind(tmp_path: Path) -> None:
         load_outlets(path)
 
 
+def test_a_class_that_is_not_an_outlet_is_refused_at_load(tmp_path: Path) -> None:
+    # a discovery kind has an options model too; named as an outlet it must be refused when the file is
+    # read (with its line), not when the first delivery builds it
+    path = write(tmp_path, "outlets.yaml", "outlets:\n  - id: out\n    kind: worker.discover.feeds:FeedKind\n")
+    with pytest.raises(ConfigError, match=r"line 3, outlet 'out', field 'kind': .*no publish\(\) method"):
+        load_outlets(path)
+
+
 def test_missing_file_says_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="file not found"):
         load_sources(tmp_path / "sources.yaml")

@@ -408,7 +408,8 @@ def _discovery_problems(index: int, source: Source) -> list[tuple[tuple[Any, ...
 
 def _outlet_problems(index: int, outlet: OutletConfig) -> list[tuple[tuple[Any, ...], tuple[Any, ...], str]]:
     return [(("outlets", index, *loc), ("outlets", index, *loc), message)
-            for loc, message in options_problems(outlet.kind, outlet.options, OUTLET_KINDS, "outlet")]
+            for loc, message in options_problems(outlet.kind, outlet.options, OUTLET_KINDS, "outlet",
+                                                       needs="publish")]
 
 
 def load_sources(path: Path) -> dict[str, Source]:

@@ -6,17 +6,13 @@ image fetch); never Celery, flow, ops, web or cli.
 """
 from __future__ import annotations
 
-from typing import Any
-
 from worker.config import OutletConfig
-from worker.config.kinds import OUTLET_KINDS, options_problems, resolve_kind
+from worker.config.kinds import OUTLET_KINDS, resolve_kind
 from worker.errors import ConfigError
 from worker.outlets.base import Outlet, OutletOptions, RemoteRef
 from worker.settings import Settings
 
-BUILTIN_KINDS = OUTLET_KINDS  # the table lives in worker.config.kinds, which config reads without importing us
-
-__all__ = ["Outlet", "OutletOptions", "RemoteRef", "build_outlet", "outlet_class", "options_error"]
+__all__ = ["Outlet", "OutletOptions", "RemoteRef", "build_outlet", "outlet_class"]
 
 
 def outlet_class(kind: str) -> type[Outlet]:
@@ -24,17 +20,6 @@ def outlet_class(kind: str) -> type[Outlet]:
     if not (isinstance(cls, type) and issubclass(cls, Outlet)):
         raise ConfigError(f"outlet kind {kind!r} is not an Outlet subclass")
     return cls
-
-
-def options_error(config: OutletConfig) -> list[tuple[tuple[Any, ...], str]]:
-    """Problems with an outlet entry as (location, message) pairs (config.load_outlets reports them)."""
-    problems = options_problems(config.kind, config.options, OUTLET_KINDS, "outlet")
-    if not problems:
-        try:
-            outlet_class(config.kind)
-        except ConfigError as exc:
-            return [(("kind",), exc.reason)]
-    return problems
 
 
 def build_outlet(config: OutletConfig, settings: Settings) -> Outlet:
