@@ -128,6 +128,10 @@ def _shared_state_errors() -> Iterator[None]:
         raise FetchFailedError(f"the shared rate-limit/robots store (Redis) is unavailable: {exc}") from exc
 
 
+_process_local_lock = threading.Lock()
+_process_local: tuple[int, Settings, Client] | None = None
+
+
 class Client:
     """The HTTP collaborators one process shares across all its fetches: limiter, robots cache, sessions."""
 
@@ -153,6 +157,18 @@ class Client:
     def local(cls, settings: Settings) -> Client:
         """A client whose limits and robots cache live in this process only (CLI, preview, tests)."""
         return cls(settings, limiter=LocalRateLimiter(), robots=make_robots_cache(settings))
+
+    @classmethod
+    def process_local(cls, settings: Settings) -> Client:
+        """This process's one local client for `settings`: long-lived callers without a worker's Services
+        (the web's previews, worker.fetch's old functions) share one host limiter and robots cache, so
+        repeated fetches stay polite instead of starting afresh each time. Rebuilt after a fork or for
+        other settings."""
+        global _process_local
+        with _process_local_lock:
+            if _process_local is None or _process_local[0] != os.getpid() or _process_local[1] != settings:
+                _process_local = (os.getpid(), settings, cls.local(settings))
+            return _process_local[2]
 
     def for_source(self, source: Source) -> SourceClient:
         return SourceClient(self, source, parse_networks(source.allow_private_networks))

@@ -6,8 +6,6 @@ cannot be pointed anywhere a real source could not.
 """
 from __future__ import annotations
 
-import os
-import threading
 from urllib.parse import urlsplit
 
 from worker.config import Source, load_config
@@ -18,21 +16,6 @@ from worker.settings import Settings
 
 #: the address links resolve against when HTML comes with none (a reserved domain: never fetched)
 PLACEHOLDER_URL = "https://preview.invalid/"
-
-_client_lock = threading.Lock()
-_client: tuple[int, Settings, Client] | None = None
-
-
-def _process_client(settings: Settings) -> Client:
-    """One local Client per process for previews: the web app is long-lived, and its previews must share
-    one host limiter and robots cache (as fetches without a worker always did), not start afresh each time.
-    Rebuilt after a fork or for other settings."""
-    global _client
-    with _client_lock:
-        if _client is None or _client[0] != os.getpid() or _client[1] != settings:
-            _client = (os.getpid(), settings, Client.local(settings))
-        return _client[2]
-
 
 def adhoc_source(url: str) -> Source:
     """The source of a page fetched for no configured source: named for, and allowed, its own host only."""
@@ -52,5 +35,5 @@ def preview(settings: Settings, source_id: str | None, url: str | None = None, h
         raise ValueError("preview needs a url to fetch or the page's html")
     fetch_source = source or adhoc_source(url)
     check_allowed(url, fetch_source)
-    page = _process_client(settings).for_source(fetch_source).page(url)
+    page = Client.process_local(settings).for_source(fetch_source).page(url)
     return extract_article(page.body, page_url or page.url, source)
