@@ -69,6 +69,11 @@ class TooLargeError(PermanentError):
 class HttpStatusError(PermanentError):
     code = "http_status"
 
+    def __init__(self, reason: str, status: int | None = None) -> None:
+        super().__init__(reason)
+        #: the partner's HTTP status, when the error is one (a structured source's kind reads it)
+        self.status = status
+
 
 class GoneError(HttpStatusError):
     """404 or 410: the page is not there. For a known article on re-check, the partner withdrew it."""

@@ -17,6 +17,7 @@ from email.utils import parsedate_to_datetime
 from dateutil.parser import isoparse
 
 from worker.errors import PermanentError, TooLargeError
+from worker.schema.declared import DeclaredArticle
 
 
 class UnsafeXmlError(PermanentError):
@@ -80,6 +81,12 @@ class Candidate:
     content_hint: str | None = None
     #: the partner says the article is gone or must not be used (pubstatus canceled/withheld, Atom tombstone)
     withdrawn: bool = False
+    #: the whole article as a structured source declares it (a ninjs item, a full-content feed entry):
+    #: stored with the link, and the ingest builds the article from it without fetching the page
+    item: DeclaredArticle | None = None
+    #: where the article's structured form can be fetched on its own (a WordPress post's REST URL): the
+    #: ingest reads it there with the kind's `read_item` instead of scraping the page
+    item_url: str | None = None
     #: short hash of what changes when the partner edits the entry; computed, never passed in
     fingerprint: str = field(init=False)
 
@@ -100,7 +107,7 @@ class Candidate:
 def fingerprint_of(candidate: Candidate) -> str:
     """Hash of title, updated, summary, content and the withdrawn flag, whitespace-collapsed.
 
-    Left out on purpose: the URL (tracking parameters vary between fetches of the same feed), the guid,
+    A declared item counts whole (its body is the article). Left out on purpose: the URL (tracking parameters vary between fetches of the same feed), the guid,
     authors, categories and `published` (feeds re-order and re-label these without editing the article,
     and each spurious change would cost a re-fetch of the page).
     """
@@ -114,6 +121,10 @@ def fingerprint_of(candidate: Candidate) -> str:
         text(candidate.content_hint),
         candidate.withdrawn,
     ]
+    if candidate.item is not None:
+        # any change to what the partner declares is an edit; appended only when present, so the
+        # fingerprints of every other candidate stay what they were before items existed
+        payload.append(candidate.item.model_dump_json())
     return hashlib.sha256(json.dumps(payload).encode("utf-8")).hexdigest()[:16]
 
 

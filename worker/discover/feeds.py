@@ -10,8 +10,9 @@ import calendar
 import io
 import re
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Literal
 
 import feedparser
 import lxml.html
@@ -22,6 +23,7 @@ from worker.discover.candidates import Candidate, DiscoveryParseError, UnsafeXml
 from worker.discover.kind import RICHEST, DiscoveryKind, DiscoveryOptions, Fetch, PollState
 from worker.discover.xmlsafe import Tombstone, gunzip_capped, screen_feed
 from worker.http.urls import is_http, normalize_link
+from worker.schema.declared import DeclaredArticle, DeclaredImage
 
 #: Entries returned per feed at most; the rest of a longer document is never parsed. Real feeds carry
 #: 10-100 entries; an archive feed of thousands is still covered, a 100,000-entry document is cut.
@@ -34,9 +36,11 @@ WITHDRAWN_STATUSES = frozenset({"canceled", "cancelled", "withheld", "withdrawn"
 WITHDRAWN_MEDIA_STATES = frozenset({"blocked", "deleted"})
 
 
-def parse_feed(data: bytes, base_url: str, max_entries: int = MAX_FEED_ENTRIES) -> list[Candidate]:
+def parse_feed(data: bytes, base_url: str, max_entries: int = MAX_FEED_ENTRIES,
+               body_from: BodyFrom = "page") -> list[Candidate]:
     """Candidates for a feed's entries, in feed order, at most `max_entries` of them, plus one withdrawn
-    Candidate per Atom tombstone that names a URL.
+    Candidate per Atom tombstone that names a URL. `body_from` "feed" (or "auto", for an entry whose
+    content is the whole article) makes each entry with content a declared item: no page fetch.
 
     Raises UnsafeXmlError (entity declarations), DecompressedTooLargeError (gzip bomb), and
     DiscoveryParseError when the bytes are not a feed at all (an HTML error page, nothing).
@@ -59,7 +63,7 @@ def parse_feed(data: bytes, base_url: str, max_entries: int = MAX_FEED_ENTRIES) 
     if not parsed.entries and not parsed.get("version"):
         reason = parsed.get("bozo_exception") or "no RSS or Atom root element"
         raise DiscoveryParseError(f"{base_url}: not an RSS or Atom feed ({reason})")
-    candidates = [c for c in (_from_entry(e, base_url) for e in parsed.entries[:max_entries]) if c]
+    candidates = [c for c in (_from_entry(e, base_url, body_from) for e in parsed.entries[:max_entries]) if c]
     candidates.extend(c for c in (_from_tombstone(t, base_url) for t in screened.tombstones) if c)
     return candidates
 
@@ -118,7 +122,82 @@ def _withdrawn(entry: dict[str, Any]) -> bool:
     return False
 
 
-def _from_entry(entry: feedparser.FeedParserDict, base_url: str) -> Candidate | None:
+def _lead_image(entry: dict[str, Any]) -> DeclaredImage | None:
+    """The entry's picture: Media RSS media:content (an image), else an image enclosure, else
+    media:thumbnail. No caption: feedparser files media:description under the entry's summary."""
+    get = dict.get
+    for media in get(entry, "media_content") or []:
+        if (media.get("medium") == "image" or (media.get("type") or "").startswith("image/")) and media.get("url"):
+            credit = next((c.get("content") for c in get(entry, "media_credit") or [] if c.get("content")), None)
+            return DeclaredImage(url=media["url"], credit=credit, width=_dimension(media.get("width")),
+                                 height=_dimension(media.get("height")))
+    for link in get(entry, "links") or []:
+        if link.get("rel") == "enclosure" and (link.get("type") or "").startswith("image/") and link.get("href"):
+            return DeclaredImage(url=link["href"])
+    for thumbnail in get(entry, "media_thumbnail") or []:
+        if thumbnail.get("url"):
+            return DeclaredImage(url=thumbnail["url"])
+    return None
+
+
+def _dimension(value: object) -> int | None:
+    try:
+        number = int(str(value))
+    except ValueError:
+        return None
+    return number if 1 <= number <= 100_000 else None
+
+
+def _declared(entry: dict[str, Any], candidate: Candidate) -> DeclaredArticle:
+    """A full-content entry as the declared article: its content is the body, its fields the metadata."""
+    summary = candidate.summary
+    return DeclaredArticle(
+        url=candidate.url, headline=candidate.title, body_html=candidate.content_hint or "",
+        description=summary if summary and summary != candidate.content_hint else None,
+        authors=[a for a in candidate.authors if "@" not in a], published=candidate.published, updated=candidate.updated,
+        tags=list(candidate.categories), lead_image=_lead_image(entry),
+    )
+
+
+#: what ends a teaser rather than an article: an ellipsis (…, ..., […], [...]) closing the last block
+_TRUNCATED = re.compile(r"(?:\u2026|\.\.\.|\[(?:\u2026|\.\.\.)\])\W{0,3}$")
+#: below this a content is an excerpt whatever its form (a feed's 'content' is sometimes a one-liner)
+MIN_WHOLE_WORDS = 80
+
+
+def is_whole_article(content_html: str, summary: str | None, entry_url: str) -> bool:
+    """Whether a feed entry's content is the whole article (`body_from: auto`), judged by its shape:
+    at least two blocks and MIN_WHOLE_WORDS words, more than its summary, not closing on an ellipsis,
+    and no closing link to the entry's own page (a "continue reading" link, in whatever language)."""
+    try:
+        fragment = lxml.html.fragment_fromstring(content_html, create_parent="div")
+    except (etree.ParserError, ValueError):
+        return False
+    text = " ".join(fragment.text_content().split())
+    if len(text.split()) < MIN_WHOLE_WORDS:
+        return False
+    blocks = [b for b in fragment if isinstance(b.tag, str) and " ".join(b.text_content().split())]
+    if len(blocks) < 2:
+        return False
+    if summary and len(text) <= len(" ".join(lxml.html.fragment_fromstring(
+            summary, create_parent="div").text_content().split())) * 1.2:
+        return False  # the content is the summary again, or barely more
+    last = blocks[-1]
+    if _TRUNCATED.search(" ".join(last.text_content().split())):
+        return False
+    own = entry_url.split("#")[0].rstrip("/")
+    for link in last.iter("a"):
+        href = (link.get("href") or "").split("#")[0].rstrip("/")
+        try:
+            target = normalize_link(href, entry_url) if href else ""
+        except ValueError:
+            continue
+        if target and target.split("#")[0].rstrip("/") == own:
+            return False
+    return True
+
+
+def _from_entry(entry: feedparser.FeedParserDict, base_url: str, body_from: str = "page") -> Candidate | None:
     # dict.get, not entry.get: FeedParserDict answers `updated` with `published` when there is no updated,
     # which would make every RSS entry look edited at its publication time.
     get = dict.get
@@ -134,7 +213,7 @@ def _from_entry(entry: feedparser.FeedParserDict, base_url: str) -> Candidate | 
     if not is_http(url):
         return None  # an Atom entry without a link gets its `tag:` id as link from feedparser
     content = get(entry, "content") or []
-    return Candidate(
+    candidate = Candidate(
         url=url,
         guid=guid,
         title=_plain(get(entry, "title_detail"), get(entry, "title")),
@@ -146,6 +225,11 @@ def _from_entry(entry: feedparser.FeedParserDict, base_url: str) -> Candidate | 
         content_hint=(content[0].get("value") or None) if content else None,
         withdrawn=_withdrawn(entry),
     )
+    if body_from == "page" or candidate.withdrawn or not candidate.content_hint:
+        return candidate
+    if body_from == "auto" and not is_whole_article(candidate.content_hint, candidate.summary, url):
+        return candidate
+    return replace(candidate, item=_declared(entry, candidate))
 
 
 def _from_tombstone(tombstone: Tombstone, base_url: str) -> Candidate | None:
@@ -163,8 +247,15 @@ def _from_tombstone(tombstone: Tombstone, base_url: str) -> Candidate | None:
     return Candidate(url=url, guid=tombstone.ref or None, updated=parse_w3c_date(tombstone.when), withdrawn=True)
 
 
+BodyFrom = Literal["feed", "page", "auto"]
+
+
 class FeedOptions(DiscoveryOptions):
     url: str
+    #: where an article's body comes from: "page" (fetch and extract it: the default, as before),
+    #: "feed" (the entry's content:encoded / atom:content; the page only for an entry without one),
+    #: "auto" (the entry's content when it is the whole article, see is_whole_article; else the page)
+    body_from: BodyFrom = "page"
 
 
 class FeedKind(DiscoveryKind[FeedOptions]):
@@ -175,4 +266,4 @@ class FeedKind(DiscoveryKind[FeedOptions]):
 
     def discover(self, fetch: Fetch, options: FeedOptions, source: Source, state: PollState) -> list[Candidate]:
         page = fetch(options.url)
-        return parse_feed(page.body, page.url) if page else []
+        return parse_feed(page.body, page.url, body_from=options.body_from) if page else []

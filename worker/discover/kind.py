@@ -21,6 +21,7 @@ from worker.config import DiscoverEntry, Source
 from worker.config.kinds import DISCOVERY_KINDS, resolve_kind
 from worker.discover.candidates import Candidate
 from worker.errors import ConfigError
+from worker.schema.declared import DeclaredArticle
 
 if TYPE_CHECKING:
     from worker.http.page import Page
@@ -62,6 +63,11 @@ class DiscoveryKind(ABC, Generic[OptionsT]):
     #: different kinds never agree; the poll keeps the richer kind's, so a poorer kind answering while the
     #: richer one is unchanged does not look like an edit of every link (flow/poll.py says more).
     richness: ClassVar[int] = 1
+    #: what `read_item` reads: the Accept header of the ingest's request for a candidate's `item_url`
+    item_accept: ClassVar[str] = "application/json"
+    #: statuses of an `item_url` that mean the partner took the article away (a WordPress post moved to
+    #: the trash answers 401 to anonymous readers): the ingest withdraws it as it does a page's 410
+    item_gone_statuses: ClassVar[frozenset[int]] = frozenset({404, 410})
 
     @abstractmethod
     def discover(self, fetch: Fetch, options: OptionsT, source: Source, state: PollState) -> list[Candidate]:
@@ -71,6 +77,14 @@ class DiscoveryKind(ABC, Generic[OptionsT]):
         poll reads. Raise a SyndicationError subclass (TransientError: retried; PermanentError: reported)
         for what goes wrong; the poll reports it for this entry and runs the source's other entries.
         """
+
+    def read_item(self, page: Page, source: Source) -> DeclaredArticle:
+        """The declared article at a candidate's `item_url` (kinds whose candidates carry one).
+
+        Called by the ingest, which fetched `page` with the source's rules; raise ExtractionError (or
+        another PermanentError) for a document that is not one. Kinds without `item_url` never get here.
+        """
+        raise ConfigError(f"discovery kind {type(self).__name__} hands out item_url but cannot read_item")
 
 
 def discovery_kind(kind: str) -> type[DiscoveryKind[Any]]:

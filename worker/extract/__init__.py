@@ -9,10 +9,7 @@ never Celery, flow, ops, web or cli (no I/O here at all).
 """
 from __future__ import annotations
 
-import re
-import unicodedata
 from datetime import datetime, timezone
-from urllib.parse import urlsplit
 
 import lxml.html
 from lxml import etree
@@ -22,6 +19,7 @@ from worker import css
 from worker.errors import ExtractionError
 from worker.extract.body import generic_body, selected_body
 from worker.extract.clean import clean_body, paragraphs, serialize
+from worker.extract.credit import source_fields
 from worker.extract.document import collapse, parse
 from worker.extract.image import lead_image
 from worker.extract.metadata import Metadata, extract_metadata
@@ -29,40 +27,12 @@ from worker.extract.postfilter import filter_blocks
 from worker.extract.repeats import drop_repeats
 from worker.extract.republished import Original, find_original
 from worker.http.urls import is_http, join_http
-from worker.schema import Article, SourceRef, make_article, render_attribution
+from worker.schema import Article, make_article
 
 __all__ = ["extract_article", "ExtractionError"]
 
 _BASE = etree.XPath("//base[@href]/@href")
 _H1 = etree.XPath("//h1")
-
-
-def _slug(name: str) -> str:
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-") or "unknown"
-
-
-def _host(url: str) -> str:
-    host = (urlsplit(url).hostname or "").lower()
-    return host.removeprefix("www.") or "unknown"
-
-
-def _source_fields(source: Source | None, meta: Metadata, url: str, original: Original | None) -> dict:
-    """Who we got the page from (source) and whom the attribution credits: the page's own partner, or
-    the original publisher a republished page names ("From The Epoch Times" at its foot).
-
-    A canonical link to another host alone changes the article's URL, not the credit: sites often
-    serve under one host and declare another.
-    """
-    credited = original.name if original is not None and original.name else None
-    if source is not None:
-        return {
-            "source": SourceRef(id=source.id, name=source.name),
-            "attribution": render_attribution(source.attribution, credited or source.name),
-            "rights": source.rights,
-        }
-    name = meta.site_name or _host(url)
-    return {"source": SourceRef(id=_slug(name), name=name), "attribution": render_attribution(None, credited or name)}
 
 
 def extract_article(
@@ -125,7 +95,8 @@ def extract_article(
         body_html=body_html,
         body_text=body_text,
         fetched_at=datetime.now(timezone.utc),
-        **_source_fields(source, meta, canonical, original),
+        **source_fields(source, meta.site_name, canonical,
+                        original.name if original is not None and original.name else None),
     )
 
 

@@ -1,5 +1,9 @@
 """Ingest one URL: fetch the page, extract the canonical article, store it, plan its deliveries.
 
+A link from a structured source (a ninjs endpoint, a full-content feed, WordPress's REST API) is not
+scraped: its declared article, stored with the link or fetched from its own item URL, is made
+canonical by worker.extract.declared, and from there on it is stored and delivered as any other.
+
 No Celery here: tasks.py wraps `ingest_url`, the CLI and tests call it directly. The page answering 410
 is the partner withdrawing the article, which takes the one withdrawal route (flow/withdraw.py).
 """
@@ -11,8 +15,10 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from worker.config import Source
-from worker.errors import GoneError, PermanentError
+from worker.discover.kind import discovery_kind
+from worker.errors import GoneError, HttpStatusError, PermanentError
 from worker.extract import extract_article
+from worker.extract.declared import article_from_declared
 from worker.fingerprint import Signature, fingerprint_text
 from worker.flow.routing import outlets_for
 from worker.flow.services import Services
@@ -20,6 +26,7 @@ from worker.flow.withdraw import partner_withdrew
 from worker.http.page import Page, Validators
 from worker.http.urls import normalize_link
 from worker.schema import Article, article_id_for
+from worker.schema.declared import DeclaredArticle
 from worker.store import Delivery, UpsertOutcome
 
 log = logging.getLogger(__name__)
@@ -62,6 +69,38 @@ def _fetch(services: Services, source: Source, url: str) -> tuple[Page, str | No
     validators = Validators(state.etag, state.last_modified) if state and known_article else None
     page = services.http.for_source(source).page(url, validators=validators)
     return page, known_article
+
+
+def _declared(services: Services, source: Source, url: str) -> tuple[Page, Article] | None:
+    """The article a structured source declared for this link, when it did; None: scrape the page.
+
+    The item stored with the link by the poll (a ninjs item, a full-content feed entry) is used as it
+    is: nothing is fetched, and a re-run after a crash builds the same article. A link whose item lives
+    at its own URL (a WordPress post's REST route) is read there by its discovery kind; the statuses the
+    kind names as gone (a trashed post's 401) withdraw it as a page's 410 would. The Page returned
+    stands for the link itself: the item's URL is not an alias of the article, and nothing about it is
+    kept for a conditional GET of the article's page.
+    """
+    store = services.store
+    link = store.known_link(source.id, url)
+    if link is None:
+        return None
+    stored = store.known_link_item(source.id, url)
+    if stored is not None:
+        item = DeclaredArticle.model_validate_json(stored)
+    elif link.item_url is not None and link.item_kind is not None:
+        kind = discovery_kind(link.item_kind)()
+        try:
+            fetched = services.http.for_source(source).resource(link.item_url, accept=kind.item_accept)
+        except HttpStatusError as exc:
+            if exc.status in kind.item_gone_statuses and not isinstance(exc, GoneError):
+                raise GoneError(f"{exc.reason} (the partner no longer publishes it)", exc.status) from None
+            raise
+        item = kind.read_item(fetched, source)
+    else:
+        return None
+    stand_in = Page(requested_url=url, url=url, status=200, content_type="application/json", body=b"")
+    return stand_in, article_from_declared(item, source)
 
 
 def _withdraw_gone(services: Services, source_id: str, url: str, reason: str) -> str | None:
@@ -159,10 +198,16 @@ def ingest_url(
     store = services.store
     url = normalize_link(url)
     try:
-        page, known_article = _fetch(services, source, url)
-        if page.not_modified:
-            return _ingest_not_modified(services, source_id, url, page, known_article, outlet_ids, enqueue_delivery)
-        article = _canonical_within_source(source, page, extract_article(page.body, page.url, source))
+        declared = _declared(services, source, url)
+        if declared is not None:
+            page, article = declared
+        else:
+            page, known_article = _fetch(services, source, url)
+            if page.not_modified:
+                return _ingest_not_modified(services, source_id, url, page, known_article, outlet_ids,
+                                            enqueue_delivery)
+            article = extract_article(page.body, page.url, source)
+        article = _canonical_within_source(source, page, article)
     except GoneError as exc:
         with store.transaction():
             store.record_ingest_failure(source_id, url, exc.code, exc.reason)

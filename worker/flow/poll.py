@@ -109,6 +109,17 @@ def _comparable_fingerprint(store: Store, source_id: str, candidate: Candidate, 
     return known.fingerprint if richer else tagged
 
 
+def _link_seen(store: Store, source_id: str, candidate: Candidate, kind: str) -> LinkSeen:
+    """What the store records of a candidate: its comparable fingerprint and, from a structured
+    source, the declared article (stored with the link for the ingest) or where the ingest fetches it."""
+    return LinkSeen(
+        url=candidate.url, guid=candidate.guid, published=candidate.published,
+        fingerprint=_comparable_fingerprint(store, source_id, candidate, kind),
+        item=candidate.item.model_dump_json() if candidate.item is not None else None,
+        item_url=candidate.item_url, item_kind=kind if candidate.item_url is not None else None,
+    )
+
+
 def _due_unlisted(services: Services, source: Source, listed: set[str], now: datetime) -> list[LinkSeen]:
     """Known links inside the updates window that this poll's discovery did not hand over, and whose
     re-check is due.
@@ -129,7 +140,10 @@ def _due_unlisted(services: Services, source: Source, listed: set[str], now: dat
             continue  # met only through an operator's import: discovery never vouched for it
         if any(at is not None and at >= recheck_before for at in (link.last_checked_at, link.last_planned_at)):
             continue
-        due.append(LinkSeen(url=url, guid=link.guid, fingerprint=link.fingerprint, published=link.published_at))
+        # a link whose item can be fetched alone is re-read there (refetch_item), which is also how a
+        # structured source's deleted or unpublished article is found out
+        due.append(LinkSeen(url=url, guid=link.guid, fingerprint=link.fingerprint, published=link.published_at,
+                            item_url=link.item_url, item_kind=link.item_kind, refetch_item=True))
     return due
 
 
@@ -173,9 +187,7 @@ def poll_source(
         if link and partner_withdrew(services, source_id, link.article_id, "the partner's feed marks it withdrawn"):
             enqueue_withdrawal(link.article_id)
             report.withdrawn.append(candidate.url)
-    links = [LinkSeen(url=c.url, guid=c.guid, published=c.published,
-                      fingerprint=_comparable_fingerprint(store, source_id, c, found_by.get(c.url, "feed")))
-             for c in wanted if not c.withdrawn]
+    links = [_link_seen(store, source_id, c, found_by.get(c.url, "feed")) for c in wanted if not c.withdrawn]
     links += _due_unlisted(services, source, {c.url for c in wanted}, now)
     for url in store.plan_ingests(source_id, links, now, source.updates_window_hours, source.recheck_every_hours):
         enqueue_ingest(source_id, url)

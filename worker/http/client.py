@@ -306,9 +306,11 @@ class Client:
                 if response.status_code == 304:
                     return Page(content_type="", body=b"", not_modified=True, **base)  # type: ignore[arg-type]
                 if response.status_code in (404, 410) and request.status_errors:
-                    raise GoneError(f"{current}: HTTP {response.status_code} from the partner (gone)")
+                    raise GoneError(f"{current}: HTTP {response.status_code} from the partner (gone)",
+                                    response.status_code)
                 if response.status_code >= 400 and request.status_errors:
-                    raise HttpStatusError(f"{current}: HTTP {response.status_code} from the partner")
+                    raise HttpStatusError(f"{current}: HTTP {response.status_code} from the partner",
+                                          response.status_code)
                 content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
                 body = b""
                 if response.status_code < 400:

@@ -191,6 +191,12 @@ class KnownLinkRow(Base):
     last_planned_at: Mapped[datetime | None]
     article_id: Mapped[str | None] = mapped_column(String(64))
     withdrawn_at: Mapped[datetime | None]
+    #: the article as a structured source declared it (worker.schema.declared, JSON); deferred: only the
+    #: ingest reads it, and the poll's per-link lookups should not load a whole body each
+    item: Mapped[str | None] = mapped_column(Text, deferred=True)
+    #: where the article's structured form is fetched on its own, and the discovery kind that reads it
+    item_url: Mapped[str | None] = mapped_column(Text)
+    item_kind: Mapped[str | None] = mapped_column(String(300))
 
 
 class SourceHealthRow(Base):

@@ -19,7 +19,7 @@ from worker.store.base import StoreBase, affected_rows, utc_now
 from worker.store.engine import translate_errors
 from worker.store.models import KnownLinkRow, UrlStateRow, UTCDateTime
 
-#: rows per multi-row INSERT (SQLite allows 32766 bound values per statement; a row binds 8)
+#: rows per multi-row INSERT (SQLite allows 32766 bound values per statement; a row binds 11)
 INSERT_CHUNK = 500
 T = TypeVar("T")
 
@@ -47,6 +47,26 @@ class LinkSeen:
     #: discovery's digest of the entry (title, dates, summary...): a new value means the entry changed
     fingerprint: str
     published: datetime | None = None
+    #: the declared article (DeclaredArticle JSON) a structured source handed over with the link
+    item: str | None = None
+    #: where the article's structured form is fetched alone, and the kind that reads it
+    item_url: str | None = None
+    item_kind: str | None = None
+    #: a re-check by the clock of a link whose item can be fetched alone: forget the stored item, so
+    #: the ingest reads the current one (and learns that it is gone) instead of re-using the old one
+    refetch_item: bool = False
+
+    def item_values(self) -> dict[str, Any]:
+        """The item columns a planned link writes: what it brings, and nothing it does not."""
+        values: dict[str, Any] = {}
+        if self.item is not None:
+            values["item"] = self.item
+        elif self.refetch_item and self.item_url is not None:
+            values["item"] = None
+        if self.item_url is not None:
+            values["item_url"] = self.item_url
+            values["item_kind"] = self.item_kind
+        return values
 
 
 @dataclass(frozen=True)
@@ -62,6 +82,8 @@ class KnownLink:
     last_planned_at: datetime | None
     article_id: str | None
     withdrawn_at: datetime | None
+    item_url: str | None = None
+    item_kind: str | None = None
 
 
 def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -82,7 +104,7 @@ def _known_link(row: KnownLinkRow) -> KnownLink:
         source_id=row.source_id, url=row.url, guid=row.guid, fingerprint=row.fingerprint,
         first_seen_at=row.first_seen_at, last_seen_at=row.last_seen_at, published_at=row.published_at,
         last_checked_at=row.last_checked_at, last_planned_at=row.last_planned_at, article_id=row.article_id,
-        withdrawn_at=row.withdrawn_at,
+        withdrawn_at=row.withdrawn_at, item_url=row.item_url, item_kind=row.item_kind,
     )
 
 
@@ -159,9 +181,11 @@ class PollingStore(StoreBase):
 
     def _insert_new_links(self, session: Session, source_id: str, links: Sequence[LinkSeen], now: datetime) -> set[str]:
         table = cast(Table, KnownLinkRow.__table__)
+        # every row names the same columns (a multi-row INSERT needs that), item ones included
         rows = [
             {"source_id": source_id, "url": link.url, "guid": link.guid, "fingerprint": link.fingerprint,
-             "first_seen_at": now, "last_seen_at": now, "published_at": link.published, "last_planned_at": now}
+             "first_seen_at": now, "last_seen_at": now, "published_at": link.published, "last_planned_at": now,
+             "item": link.item, "item_url": link.item_url, "item_kind": link.item_kind}
             for link in links
         ]
         statement = (
@@ -192,6 +216,7 @@ class PollingStore(StoreBase):
             values["guid"] = link.guid
         if link.published is not None:
             values["published_at"] = link.published
+        values.update(link.item_values())
         claim = (
             update(row)
             .where(row.source_id == source_id, row.url == link.url, row.withdrawn_at.is_(None), or_(changed, due))
@@ -266,6 +291,13 @@ class PollingStore(StoreBase):
         with self._reading() as session:
             row = session.get(KnownLinkRow, (source_id, url))
             return _known_link(row) if row is not None else None
+
+    @translate_errors
+    def known_link_item(self, source_id: str, url: str) -> str | None:
+        """The declared article stored with the link (JSON), if a structured source handed one over."""
+        with self._reading() as session:
+            return session.scalar(select(KnownLinkRow.item).where(
+                KnownLinkRow.source_id == source_id, KnownLinkRow.url == url))
 
     @translate_errors
     def known_links(self, source_id: str, since: datetime | None = None) -> list[str]:
