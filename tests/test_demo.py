@@ -24,8 +24,9 @@ from tests.plugins.celery_worker import ROOT
 from worker.config import load_sources
 from worker.extract import extract_article
 from worker.http.ssrf import parse_networks, refusal_reason
-from worker.local.demo import FEED_PATH, SITE_ROOT, SOURCE_ID, DemoPaths, _write_demo_config
+from worker.local.demo import FEED_PATH, SITE_ROOT, SOURCE_ID, DemoPaths, _write_demo_config, demo_environment
 from worker.local.sample_site import SampleSite
+from worker.settings import load_settings
 from worker.store import Store
 
 ARTICLE_PATH = "/theepochtimes/coalition-begins-clearing-out-last-isis-pockets-in-iraq_2302211.html"
@@ -157,6 +158,21 @@ def test_the_demo_keeps_its_config_store_and_output_under_var_demo(tmp_path: Pat
     assert sorted(p.name for p in paths.config_dir.iterdir()) == ["outlets.yaml", "sources.yaml"]
     assert f"directory: {demo / 'outlets' / 'demo-files'}" in (paths.config_dir / "outlets.yaml").read_text()
     assert paths.redis_dir.parent == demo
+
+
+def test_the_demo_is_its_own_deployment_whatever_the_environment_names(tmp_path: Path) -> None:
+    """An operator's DATABASE_URL and CONFIG_DIR are not the demo's; on their shared Redis it keeps apart."""
+    operator = load_settings({"DATABASE_URL": "postgresql+psycopg://ops@db.internal/syndication",
+                              "REDIS_URL": "redis://redis.internal:6379/0", "SYNDICATION_REDIS_KEY_PREFIX": "prod:",
+                              "CONFIG_DIR": "/etc/syndication", "SYNDICATION_VAR_DIR": str(tmp_path / "var")})
+    paths = DemoPaths.under(operator.var_dir)
+    demo = load_settings(demo_environment(operator, paths, "redis://redis.internal:6379/0"))
+    assert demo.database_url == f"sqlite:///{tmp_path / 'var' / 'demo' / 'syndication.db'}"
+    assert (demo.config_dir, demo.var_dir) == (paths.config_dir, paths.root)
+    assert demo.redis_key_prefix == "prod:demo:"
+    # its private Redis is its own: no prefix needed
+    private = load_settings({"SYNDICATION_VAR_DIR": str(tmp_path / "var")})
+    assert load_settings(demo_environment(private, paths, "redis://127.0.0.1:1/0")).redis_key_prefix == ""
 
 
 def test_the_demo_partner_may_reach_loopback_on_its_own_port_only(tmp_path: Path) -> None:
