@@ -40,9 +40,10 @@ DEPLOYMENT_VARIABLES = ("REDIS_URL", "DATABASE_URL", "CONFIG_DIR", "SYNDICATION_
                         "SYNDICATION_REDIS_KEY_PREFIX")
 
 
-def syndicate(cwd: Path, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    """A `syndicate` command run as a user runs it in `cwd`: every setting at its default."""
-    env = {k: v for k, v in os.environ.items() if k not in DEPLOYMENT_VARIABLES}
+def syndicate(cwd: Path, *args: str, timeout: float = 240,
+              env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """A `syndicate` command run as a user runs it in `cwd`: every setting at its default unless `env` names it."""
+    env = {**{k: v for k, v in os.environ.items() if k not in DEPLOYMENT_VARIABLES}, **(env or {})}
     env["PYTHONPATH"] = str(ROOT)
     return subprocess.run([sys.executable, "-m", "worker.cli", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout)
@@ -115,6 +116,17 @@ def test_after_the_demo_the_default_commands_see_only_config_and_the_default_sto
     deliveries = syndicate(cwd, "deliveries", timeout=60)
     assert deliveries.returncode == 0, deliveries.stdout + deliveries.stderr
     assert "(no deliveries)" in deliveries.stdout, deliveries.stdout
+
+    # the demo's own deployment, as its summary says to look at it, holds what it did
+    demo = demo_runs.demo
+    hint = (f"`SYNDICATION_VAR_DIR=var/demo CONFIG_DIR=var/demo/config DATABASE_URL={demo.database_url} "
+            "syndicate sources`")
+    assert hint in demo_runs.first.stdout
+    own = {"SYNDICATION_VAR_DIR": "var/demo", "CONFIG_DIR": "var/demo/config", "DATABASE_URL": demo.database_url}
+    demo_sources = syndicate(cwd, "sources", timeout=60, env=own)
+    [demo_row] = [line.split() for line in demo_sources.stdout.splitlines()[1:]]
+    assert demo_row[:2] == [SOURCE_ID, "ok"] and demo_row[-1] == "1", demo_sources.stdout
+    assert "delivered   demo-files" in syndicate(cwd, "deliveries", timeout=60, env=own).stdout
 
 
 @pytest.mark.integration

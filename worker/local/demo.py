@@ -263,4 +263,6 @@ def _print_table(rows: list[dict[str, Any]], paths: DemoPaths) -> None:
           "article.ninjs.json")
     print("Run `syndicate demo` again: the same page makes no new version and no second delivery.")
     print(f"The demo keeps its store and config in {_shown(paths.root)}: `syndicate sources` and "
-          "`syndicate deliveries` still describe your own.")
+          "`syndicate deliveries` still describe your own; to see the demo's, run them as "
+          f"`SYNDICATION_VAR_DIR={_shown(paths.root)} CONFIG_DIR={_shown(paths.config_dir)} "
+          f"DATABASE_URL={paths.database_url} syndicate sources`.")
