@@ -18,7 +18,7 @@ result: a delivery's outcome lives on its ledger row, which is what every comman
 from __future__ import annotations
 
 from celery import Celery
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from worker.embedded_redis import running_embedded_url
 from worker.logging_setup import install_celery_logging
@@ -26,6 +26,10 @@ from worker.settings import Settings, load_settings
 from worker.flow.time_limits import task_annotations
 
 QUEUES = ("poll", "ingest", "deliver")
+#: one direct exchange; each queue is bound under its own name as routing key. Declared explicitly:
+#: `Queue(name)` alone takes Celery's defaults (the default exchange and key, "ingest", for every
+#: queue), so a message sent through the exchange by key landed in all three queues or in none.
+EXCHANGE = Exchange("syndication", type="direct")
 FALLBACK_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
@@ -67,8 +71,11 @@ def create_app(settings: Settings | None = None) -> Celery:
     if settings.redis_key_prefix:
         transport["global_keyprefix"] = settings.redis_key_prefix
     celery_app.conf.update(
-        task_queues=[Queue(name) for name in QUEUES],
+        task_queues=[Queue(name, EXCHANGE, routing_key=name) for name in QUEUES],
         task_default_queue="ingest",
+        task_default_exchange=EXCHANGE.name,
+        task_default_exchange_type=EXCHANGE.type,
+        task_default_routing_key="ingest",
         task_routes={
             "syndication.schedule_polls": {"queue": "poll"},
             "syndication.poll_source": {"queue": "poll"},
