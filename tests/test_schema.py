@@ -105,6 +105,15 @@ def test_ninjs_document_has_the_iptc_fields() -> None:
     assert picture["renditions"][0] == {"name": "original", "href": "http://partner.test/i.jpg", "width": 1200, "height": 800}
     assert doc["copyrightnotice"] == "© The Epoch Times" and doc["usageterms"] == "Syndication agreement"
     assert {"role": "canonical-url", "value": "http://partner.test/a.html"} in doc["altids"]
+    # as ninjs 2.1 has them (tests/test_ninjs_schema.py validates against IPTC's schema): no top-level
+    # "$schema" but `standard`, "full", the section a subject, the role of an author an altid
+    assert "$schema" not in doc and doc["standard"]["schema"] == "http://www.iptc.org/std/ninjs/ninjs-schema_2.1.json"
+    assert doc["representationtype"] == "full"
+    assert doc["subjects"] == [{"name": "ISIS", "rel": "about"}, {"name": "Iraq", "rel": "about"},
+                               {"name": "World News", "rel": "section"}] and "genres" not in doc
+    assert doc["people"][1] == {"name": "Jane Roe", "rel": "author"}
+    assert {"role": "author-role:1", "value": "editor"} in doc["altids"]
+    assert all(isinstance(altid["value"], str) for altid in to_ninjs(sample(updated=None))["altids"])
 
 
 def test_from_ninjs_reads_a_foreign_document() -> None:

@@ -271,19 +271,67 @@ def article_json_schema() -> dict[str, Any]:
 
 
 # --- IPTC ninjs 2.x ---------------------------------------------------------------------------------
+#
+# Written so that the official ninjs 2.1 JSON Schema accepts it (tests/fixtures/ninjs/ holds it; tests/
+# test_ninjs_schema.py validates everything the product writes). Where ninjs has no property for one of
+# our fields, the field goes into a property the schema allows and from_ninjs reads it back from there:
+#   - the section: a subject with rel "section" (genres take no rel; a subject relates to the content)
+#   - an author's role ("Staff Writer", "organization"): an altid "author-role:<n>" (people take no role)
+#   - canonical URL, content hash, attribution, fetch time, partner dates: altids by role
+# Documents from the mapping before that (genres[].rel "section", people[].role, altids with null values,
+# a top-level "$schema") are still read, so stored and received ones keep working.
+
+#: what `standard` says about every document we write (ninjs has no top-level "$schema")
+NINJS_STANDARD = {"name": "ninjs", "version": "2.1", "schema": NINJS_SCHEMA_URI}
+_AUTHOR_ROLE = "author-role:"
+_SECTION = "section"
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+
 
 def _iso(value: datetime | None) -> str | None:
     return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z") if value else None
 
 
+def _present(fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields that have a value: ninjs types every property, so an absent one is left out, not null."""
+    return {k: v for k, v in fields.items() if v not in (None, [], "")}
+
+
+def _altids(article: Article) -> list[dict[str, str]]:
+    """Our fields that ninjs has no property for, as alternative ids (role, string value) from_ninjs reads."""
+    pairs = [
+        ("canonical-url", article.url),
+        ("content-hash", article.content_hash),
+        ("attribution", article.attribution),
+        ("fetched-at", _iso(article.fetched_at)),
+        ("published", _iso(article.published)),
+        ("updated", _iso(article.updated)),
+    ]
+    pairs += [(f"{_AUTHOR_ROLE}{n}", a.role) for n, a in enumerate(article.authors) if a.role]
+    return [{"role": role, "value": value} for role, value in pairs if value is not None]
+
+
+def _picture(image: Image) -> dict[str, Any]:
+    return _present({
+        "name": "featureimage",
+        "type": "picture",
+        "uri": image.url,
+        "headlines": [{"role": "main", "value": image.caption}] if image.caption else [],
+        "descriptions": [{"role": "alt", "contenttype": "text/plain", "value": image.alt}] if image.alt else [],
+        "by": image.credit,
+        "renditions": [_present({"name": "original", "href": image.url, "width": image.width,
+                                 "height": image.height})],
+    })
+
+
 def to_ninjs(article: Article) -> dict[str, Any]:
-    """The article as an IPTC ninjs 2.x document. Fields ninjs has no place for go to `altids`/`extensions`
-    keys in a way `from_ninjs` reads back, so the round trip is lossless."""
-    doc: dict[str, Any] = {
-        "$schema": NINJS_SCHEMA_URI,
+    """The article as an IPTC ninjs 2.1 document that the official schema accepts, and that from_ninjs
+    reads back into the same Article (fields ninjs has no place for go where the schema allows them)."""
+    return _present({
         "uri": f"urn:syndication-worker:article:{article.id}",
+        "standard": dict(NINJS_STANDARD),
         "type": "text",
-        "representationtype": "complete",
+        "representationtype": "full",
         "profile": "syndication-worker-article",
         "version": str(article.version),
         "firstcreated": _iso(article.published),
@@ -303,43 +351,18 @@ def to_ninjs(article: Article) -> dict[str, Any]:
             {"role": "main", "contenttype": "text/plain", "value": article.body_text},
         ],
         "by": ", ".join(a.name for a in article.authors) or None,
-        "people": [
-            {"name": a.name, "rel": "author", **({"role": a.role} if a.role else {}),
-             **({"uri": a.url} if a.url else {})}
-            for a in article.authors
-        ],
-        "subjects": [{"name": tag, "rel": "about"} for tag in article.tags],
-        "genres": [{"name": article.section, "rel": "section"}] if article.section else [],
+        "people": [_present({"name": a.name, "rel": "author", "uri": a.url}) for a in article.authors],
+        "subjects": [{"name": tag, "rel": "about"} for tag in article.tags]
+                    + ([{"name": article.section, "rel": _SECTION}] if article.section else []),
         "infosources": [
             {"name": article.source.name, "role": "originator", "uri": article.url,
              "literal": article.source.id}
         ],
         "copyrightnotice": article.rights.copyright_notice if article.rights else None,
         "usageterms": article.rights.usage_terms if article.rights else None,
-        "altids": [
-            {"role": "canonical-url", "value": article.url},
-            {"role": "content-hash", "value": article.content_hash},
-            {"role": "attribution", "value": article.attribution},
-            {"role": "fetched-at", "value": _iso(article.fetched_at)},
-            {"role": "published", "value": _iso(article.published)},
-            {"role": "updated", "value": _iso(article.updated)},
-        ],
-        "associations": [],
-    }
-    if article.lead_image:
-        image = article.lead_image
-        doc["associations"].append({
-            "name": "featureimage",
-            "type": "picture",
-            "uri": image.url,
-            "headlines": [{"role": "main", "value": image.caption}] if image.caption else [],
-            "descriptions": [{"role": "alt", "contenttype": "text/plain", "value": image.alt}] if image.alt else [],
-            "by": image.credit,
-            "renditions": [{"name": "original", "href": image.url,
-                            **({"width": image.width} if image.width else {}),
-                            **({"height": image.height} if image.height else {})}],
-        })
-    return {k: v for k, v in doc.items() if v not in (None, [], "")}
+        "altids": _altids(article),
+        "associations": [_picture(article.lead_image)] if article.lead_image else [],
+    })
 
 
 def _first(items: list[dict[str, Any]] | None, **match: str) -> dict[str, Any] | None:
@@ -351,22 +374,41 @@ def _first(items: list[dict[str, Any]] | None, **match: str) -> dict[str, Any] |
 
 def _altid(doc: dict[str, Any], role: str) -> str | None:
     found = _first(doc.get("altids"), role=role)
-    return found["value"] if found else None
+    return found.get("value") if found else None
+
+
+def _authors(doc: dict[str, Any]) -> list[Author]:
+    """people with rel "author", each with its role from altids (or, in older documents, its own "role");
+    a document that names no such people gives its authors in `by`, comma-separated."""
+    people = [p for p in doc.get("people") or [] if p.get("rel") == "author"]
+    if not people:
+        return [Author(name=n.strip()) for n in (doc.get("by") or "").split(",") if n.strip()]
+    return [Author(name=p.get("name", ""), role=_altid(doc, f"{_AUTHOR_ROLE}{n}") or p.get("role"), url=p.get("uri"))
+            for n, p in enumerate(people)]
+
+
+def _section_and_tags(doc: dict[str, Any]) -> tuple[str | None, list[str]]:
+    subjects = [s for s in doc.get("subjects") or [] if s.get("name")]
+    section = _first(subjects, rel=_SECTION) or _first(doc.get("genres"), rel=_SECTION) or {}
+    return section.get("name"), [s["name"] for s in subjects if s.get("rel") != _SECTION]
+
+
+def _body_html(doc: dict[str, Any]) -> str:
+    for contenttype in _HTML_TYPES:
+        body = _first(doc.get("bodies"), contenttype=contenttype)
+        if body is not None:
+            return body.get("value", "")
+    return ""
 
 
 def from_ninjs(doc: dict[str, Any]) -> Article:
-    """Read a ninjs 2.x document (ours or another system's) back into an Article."""
+    """Read a ninjs 2.x document (ours, as written now or by the older mapping, or another system's) back
+    into an Article. One without an http(s) URL (in altids, its originator or its uri) is refused."""
     headline = (_first(doc.get("headlines"), role="main") or (doc.get("headlines") or [{}])[0]).get("value", "")
     description = (_first(doc.get("descriptions"), role="summary") or {}).get("value")
-    html_body = _first(doc.get("bodies"), contenttype="text/html") or {}
     text_body = _first(doc.get("bodies"), contenttype="text/plain") or {}
     originator = _first(doc.get("infosources"), role="originator") or (doc.get("infosources") or [{}])[0]
-    url = _altid(doc, "canonical-url") or originator.get("uri") or doc["uri"]
-    people = [p for p in doc.get("people", []) if p.get("rel") == "author"]
-    if people:
-        authors = [Author(name=p["name"], role=p.get("role"), url=p.get("uri")) for p in people]
-    else:
-        authors = [Author(name=n.strip()) for n in (doc.get("by") or "").split(",") if n.strip()]
+    url = _altid(doc, "canonical-url") or originator.get("uri") or doc.get("uri", "")
     lead_image = None
     picture = _first(doc.get("associations"), name="featureimage") or _first(doc.get("associations"), type="picture")
     if picture:
@@ -383,30 +425,28 @@ def from_ninjs(doc: dict[str, Any]) -> Article:
     rights = None
     if doc.get("copyrightnotice") or doc.get("usageterms"):
         rights = Rights(copyright_notice=doc.get("copyrightnotice"), usage_terms=doc.get("usageterms"))
-    section = (_first(doc.get("genres"), rel="section") or {}).get("name")
+    section, tags = _section_and_tags(doc)
     source_name = originator.get("name", "")
-    body_html = html_body.get("value", "")
     published = _altid(doc, "published") or doc.get("firstcreated")
     updated = _altid(doc, "updated")
     if updated is None and _altid(doc, "published") is None:
         updated = doc.get("versioncreated")
-    article = make_article(
+    return make_article(
         version=int(doc.get("version") or 1),
         source=SourceRef(id=originator.get("literal") or source_name, name=source_name),
         attribution=_altid(doc, "attribution") or render_attribution(None, source_name),
         url=url,
         headline=headline,
         description=description,
-        authors=authors,
+        authors=_authors(doc),
         published=published,
         updated=updated,
         section=section,
-        tags=[s["name"] for s in doc.get("subjects", []) if s.get("name")],
+        tags=tags,
         language=doc.get("language"),
         lead_image=lead_image,
-        body_html=body_html,
+        body_html=_body_html(doc),
         body_text=text_body.get("value", ""),
         rights=rights,
         fetched_at=_altid(doc, "fetched-at") or doc.get("versioncreated") or datetime.now(timezone.utc),
     )
-    return article
