@@ -66,6 +66,20 @@ class TooLargeError(PermanentError):
     code = "too_large"
 
 
+class NotAnImageError(PermanentError):
+    """A partner image whose bytes are not a JPEG, PNG, GIF or WebP (HTML, SVG, a damaged header), whatever
+    its Content-Type said (worker/http/images.py)."""
+
+    code = "not_an_image"
+
+
+class ImageBombError(PermanentError):
+    """A partner image whose header declares more pixels than SYNDICATION_MAX_IMAGE_PIXELS: a decompression
+    bomb, refused without decoding it (worker/http/images.py)."""
+
+    code = "image_bomb"
+
+
 class HttpStatusError(PermanentError):
     code = "http_status"
 

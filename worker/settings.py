@@ -20,6 +20,31 @@ def _int_env(env: dict[str, str], name: str, default: int) -> int:
         raise SystemExit(f"environment variable {name}={raw!r}: expected a whole number of seconds") from None
 
 
+def _bounded_env(env: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+    """A whole number from the environment that must lie in [low, high]: a cap that is 0 or absurdly large
+    is a typo to report at start-up, not a limit to discover while fetching."""
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SystemExit(f"environment variable {name}={raw!r}: expected a whole number") from None
+    if not low <= value <= high:
+        raise SystemExit(f"environment variable {name}={raw!r}: must be between {low} and {high}")
+    return value
+
+
+#: image limits: defaults and the bounds SYNDICATION_MAX_IMAGE_BYTES / _PIXELS / _IMAGES_PER_ARTICLE must keep
+DEFAULT_MAX_IMAGE_BYTES = 15 * 1024 * 1024
+MAX_IMAGE_BYTES_BOUND = 256 * 1024 * 1024
+DEFAULT_MAX_IMAGE_PIXELS = 50_000_000
+#: below Pillow's own refusal (twice its MAX_IMAGE_PIXELS, ~179 million), so the setting is the limit that speaks
+MAX_IMAGE_PIXELS_BOUND = 150_000_000
+DEFAULT_MAX_IMAGES_PER_ARTICLE = 30
+MAX_IMAGES_PER_ARTICLE_BOUND = 200
+
+
 @dataclass(frozen=True)
 class Settings:
     #: broker URL; None means "start a private Redis server under var_dir" (the embedded default)
@@ -61,6 +86,11 @@ class Settings:
     max_robots_bytes: int = 512 * 1024
     #: feeds and sitemaps (a sitemap may be 50 MB uncompressed by the protocol)
     max_resource_bytes: int = 50 * 1024 * 1024
+    #: partner images (worker/flow/images.py): the largest file fetched, the most pixels its header may
+    #: declare (a decompression bomb is refused unread), how many of one article's images are collected
+    max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES
+    max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
+    max_images_per_article: int = DEFAULT_MAX_IMAGES_PER_ARTICLE
     #: Celery soft time limit of every task that talks to peers; 0 derives one per task from the fetch
     #: deadline (worker/flow/time_limits.py)
     task_soft_time_limit: int = 0
@@ -104,4 +134,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         max_robots_bytes=_int_env(env, "SYNDICATION_MAX_ROBOTS_BYTES", 512 * 1024),
         max_resource_bytes=_int_env(env, "SYNDICATION_MAX_RESOURCE_BYTES", 50 * 1024 * 1024),
         task_soft_time_limit=max(0, _int_env(env, "SYNDICATION_TASK_SOFT_TIME_LIMIT", 0)),
+        max_image_bytes=_bounded_env(env, "SYNDICATION_MAX_IMAGE_BYTES", DEFAULT_MAX_IMAGE_BYTES, 1024,
+                                     MAX_IMAGE_BYTES_BOUND),
+        max_image_pixels=_bounded_env(env, "SYNDICATION_MAX_IMAGE_PIXELS", DEFAULT_MAX_IMAGE_PIXELS, 1,
+                                      MAX_IMAGE_PIXELS_BOUND),
+        max_images_per_article=_bounded_env(env, "SYNDICATION_MAX_IMAGES_PER_ARTICLE",
+                                            DEFAULT_MAX_IMAGES_PER_ARTICLE, 0, MAX_IMAGES_PER_ARTICLE_BOUND),
     )

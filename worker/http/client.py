@@ -4,7 +4,8 @@ One `Client` per process owns what every fetch of that process must share: the p
 robots.txt cache, and the pooled sessions (one per SSRF policy and thread). Workers build
 `Client.shared(settings, redis)` (limits and robots shared by every worker through Redis); the CLI, a
 preview and tests build `Client.local(settings)`. `client.for_source(source)` is what a stage fetches with:
-`.page(url)` for an article page, `.resource(url)` for a feed or sitemap, `.robots_sitemaps(url)`.
+`.page(url)` for an article page, `.resource(url)` for a feed or sitemap, `.image(url)` for a partner
+image (its type and declared size read from the bytes, worker/http/images.py), `.robots_sitemaps(url)`.
 
 Every request, first URL and every redirect hop alike, passes the same gates in the same order:
 allowed domains → robots.txt (unless the source waives it, with a reason) → the host's shared rate limit
@@ -50,6 +51,7 @@ from worker.errors import (
     TooManyRedirectsError,
 )
 from worker.http.deadline import Deadline, enforce_deadlines
+from worker.http.images import IMAGE_ACCEPT, FetchedImage, inspect_image
 from worker.http.page import Page, Validators
 from worker.http.ratelimit import HostLimiter, LocalRateLimiter, RedisRateLimiter
 from worker.http.retry_after import retry_after_seconds
@@ -100,7 +102,7 @@ class _Request:
 
     accept: str
     #: the Settings field that caps the body
-    cap: Literal["max_page_bytes", "max_resource_bytes", "max_robots_bytes"]
+    cap: Literal["max_page_bytes", "max_resource_bytes", "max_robots_bytes", "max_image_bytes"]
     obey_robots: bool = True
     status_errors: bool = True
     truncate: bool = False
@@ -108,6 +110,7 @@ class _Request:
 
 PAGE = _Request(HTML_ACCEPT, "max_page_bytes")
 RESOURCE = _Request(FEED_ACCEPT, "max_resource_bytes")
+IMAGE = _Request(IMAGE_ACCEPT, "max_image_bytes")
 ROBOTS_TXT = _Request(ROBOTS_ACCEPT, "max_robots_bytes", obey_robots=False, status_errors=False, truncate=True)
 
 
@@ -366,6 +369,15 @@ class SourceClient:
                 content_type="application/xml" if body.lstrip().startswith(b"<") else page.content_type,
             )
         return page
+
+    def image(self, url: str) -> FetchedImage:
+        """GET a partner image under the same gates, capped at max_image_bytes (counted while streaming,
+        refused on a larger Content-Length before the body is read), its type sniffed from the bytes and
+        its declared size checked against max_image_pixels without decoding it: NotAnImageError or
+        ImageBombError for what the worker does not keep, whatever the partner's Content-Type says."""
+        page = self.client._fetch(url, self, IMAGE, None)
+        facts = inspect_image(page.body, page.url, self.client.settings.max_image_pixels, page.content_type)
+        return FetchedImage(requested_url=url, url=page.url, data=page.body, facts=facts)
 
     def robots_sitemaps(self, url: str) -> list[str]:
         """Sitemap URLs that the origin's robots.txt lists (from the same cache the fetches use)."""

@@ -7,11 +7,12 @@ decides again.
 
 Store is assembled from parts, one module each: this one (articles, withdrawals, ingest failures),
 ledger (deliveries), polling (conditional GET state, known links), health (source health),
-duplicates (URL aliases, near-duplicate fingerprints), sweep (work left unfinished) and
-reports (the console's and /metrics' read-only reports), on base and engine, with models.
+duplicates (URL aliases, near-duplicate fingerprints), sweep (work left unfinished), images (each
+version's images: the files once per content, what became of each) and reports (the console's and
+/metrics' read-only reports), on base and engine, with models.
 
 The package holds Store (this module), its parts (base, engine, models, ledger, polling, health,
-duplicates, reports, sweep) and the Alembic migrations/. May import: worker.errors, worker.schema,
+duplicates, images, reports, sweep) and the Alembic migrations/. May import: worker.errors, worker.schema,
 worker.fingerprint; never Celery, flow, ops, web or cli.
 """
 from __future__ import annotations
@@ -32,6 +33,7 @@ from worker.store.base import utc_now as _now
 from worker.store.duplicates import DuplicateStore
 from worker.store.engine import translate_errors
 from worker.store.health import SourceHealth, SourceHealthStore
+from worker.store.images import ImageStore
 from worker.store.ledger import FINAL_STATES, Delivery, DeliveryState, LedgerStore, WithdrawalOutcome, WithdrawalStart
 from worker.store.models import ArticleRow, ArticleVersionRow, IngestFailureRow, KnownLinkRow
 from worker.store.polling import LinkSeen, PollingStore, UrlState
@@ -82,7 +84,7 @@ def _ingest_failure(row: IngestFailureRow) -> IngestFailure:
     )
 
 
-class Store(LedgerStore, PollingStore, SourceHealthStore, DuplicateStore, SweepStore, ReportStore):
+class Store(LedgerStore, PollingStore, SourceHealthStore, DuplicateStore, SweepStore, ReportStore, ImageStore):
     """All persistent state of the worker, behind plain methods that take and return plain values."""
 
     # --- articles -----------------------------------------------------------------------------------

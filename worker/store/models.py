@@ -253,3 +253,50 @@ class FingerprintBandRow(Base):
     band_index: Mapped[int] = mapped_column(Integer)
     #: hash of the band index and its rows (signed 64-bit), see fingerprint.band_hashes
     band_hash: Mapped[int] = mapped_column(BigInteger)
+
+
+class ImageFileRow(Base):
+    """One image file, kept once per content (the SHA-256 of its bytes), with what its bytes were found to be."""
+
+    __tablename__ = "image_files"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: sniffed from the bytes (worker/http/images.py), never the partner's Content-Type
+    content_type: Mapped[str] = mapped_column(String(50))
+    #: as the header declares them (checked against the pixel cap before anything decodes the file)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    byte_size: Mapped[int] = mapped_column(Integer)
+    #: deferred: listing a version's images must not load every file
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    created_at: Mapped[datetime]
+
+
+class ArticleImageRow(Base):
+    """What became of one image of one article version: its file, or why it is missing (code and reason)."""
+
+    __tablename__ = "article_images"
+    __table_args__ = (
+        # one outcome per version and image: the first writer wins, a re-run of the ingest finds it
+        UniqueConstraint("article_id", "version", "url"),
+        ForeignKeyConstraint(
+            ["article_id", "version"], ["article_versions.article_id", "article_versions.version"]
+        ),
+        ForeignKeyConstraint(["sha256"], ["image_files.sha256"]),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    article_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    #: the partner's URL, as the article names it
+    url: Mapped[str] = mapped_column(Text)
+    #: lead | body
+    role: Mapped[str] = mapped_column(String(10))
+    #: the image's place in the article: the lead image first, then the body's in order
+    position: Mapped[int] = mapped_column(Integer)
+    #: stored | missing
+    state: Mapped[str] = mapped_column(String(10))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    code: Mapped[str | None] = mapped_column(String(100))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
