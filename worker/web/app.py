@@ -19,6 +19,7 @@ from kombu.exceptions import OperationalError as BrokerOperationalError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from worker import __version__
@@ -117,8 +118,9 @@ async def _refuse_body(scope: Scope, receive: Receive, send: Send, message: str)
 
 
 def create_app(settings: Settings | None = None, token: str | None = None,
-               max_request_bytes: int | None = None) -> FastAPI:
-    """The app for these settings; `token` guards the API and the console (required, never empty).
+               max_request_bytes: int | None = None, metrics_token: str | None = None) -> FastAPI:
+    """The app for these settings; `token` guards the API and the console (required, never empty);
+    `metrics_token`, when given, reads /metrics and nothing else (SYNDICATION_METRICS_TOKEN).
     Request bodies over `max_request_bytes` are refused (default: SYNDICATION_MAX_REQUEST_BYTES, 16 MiB)."""
     if not token:
         raise ValueError("create_app needs the API token (server.serve makes one when none is configured)")
@@ -156,9 +158,14 @@ def create_app(settings: Settings | None = None, token: str | None = None,
     def root() -> Response:
         return RedirectResponse("/console/", status_code=303)
 
-    app.add_middleware(BearerAuthMiddleware, token=token)
+    if metrics_token is not None and metrics_token == token:
+        raise ValueError("the metrics token must differ from the API token: it is the read-only one")
+    app.add_middleware(BearerAuthMiddleware, token=token, metrics_token=metrics_token)
     # outside the token gate: a request without the token may not make the server read a big body either
     app.add_middleware(BodyLimitMiddleware, max_bytes=limit, refuse=_refuse_body)
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(RequestTimer, metrics=app.state.metrics)
+    # every route the requests can reach, flat: the routers' own (included without a prefix) and the app's
+    timed = [*routes_api.router.routes, *routes_console.router.routes,
+             *(r for r in app.router.routes if isinstance(r, (Route, Mount)))]
+    app.add_middleware(RequestTimer, metrics=app.state.metrics, routes=timed)
     return app

@@ -74,6 +74,10 @@ def bearer(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
+#: the one path the metrics token opens
+METRICS_PATH = "/metrics"
+
+
 def is_public(path: str) -> bool:
     return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
 
@@ -82,16 +86,24 @@ class BearerAuthMiddleware:
     """Every API path needs `Authorization: Bearer <token>`; checked before routing and body parsing, so
     no request without the token learns anything (not even whether its body would have been valid)."""
 
-    def __init__(self, app: ASGIApp, token: str) -> None:
+    def __init__(self, app: ASGIApp, token: str, metrics_token: str | None = None) -> None:
         self.app = app
         self.token = token
+        #: a read-only credential for /metrics alone (SYNDICATION_METRICS_TOKEN): a scraper's config
+        #: then holds no secret that can queue imports or retries
+        self.metrics_token = metrics_token
+
+    def _allowed(self, path: str, given: str | None) -> bool:
+        if same_secret(self.token, given):
+            return True
+        return bool(self.metrics_token) and path == METRICS_PATH and same_secret(self.metrics_token or "", given)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or is_public(scope["path"]):
             await self.app(scope, receive, send)
             return
         request = Request(scope)
-        if not same_secret(self.token, bearer(request)):
+        if not self._allowed(scope["path"], bearer(request)):
             given = "no" if bearer(request) is None else "a wrong"
             response = JSONResponse(
                 {"error": "unauthorized",

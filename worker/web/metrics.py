@@ -12,9 +12,10 @@ import logging
 import time
 from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client import CollectorRegistry, GCCollector, Histogram, PlatformCollector, ProcessCollector
 from prometheus_client.core import GaugeHistogramMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from worker.store import DeliveryState
@@ -74,25 +75,57 @@ def _latency_histogram(latencies: list[float]) -> GaugeHistogramMetricFamily:
     )
 
 
+#: the request methods a label may name; any other verb a client makes up is counted as "other"
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 class Metrics:
-    """The registry an app exposes at /metrics; one per app so tests can build many apps."""
+    """The registry an app exposes at /metrics; one per app so tests can build many apps. It holds the
+    process's own collectors too (process_*, python_*), as every Prometheus client's default registry."""
 
     def __init__(self, ctx: WebContext) -> None:
         self.registry = CollectorRegistry()
         self.registry.register(StoreCollector(ctx))
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
         self.requests = Histogram(
             "syndication_http_request_seconds", "Time to answer HTTP requests, by route and status",
             ["method", "route", "status"], registry=self.registry,
         )
 
 
-class RequestTimer:
-    """Times every request by its route template (/articles/{article_id}), never by its raw path, so a
-    scan of random URLs cannot blow up the number of series."""
+def route_label(scope: Scope, routes: list[BaseRoute]) -> str:
+    """The route template a request is for (/articles/{article_id}), found as the router finds it, so a
+    request the token check answered before routing (a 401) is still counted under its route; a path no
+    route takes is "unmatched". Never the raw path: a scan of random URLs adds no series."""
+    route = scope.get("route")
+    if route is not None and getattr(route, "path", None):
+        return str(route.path)
+    partial = None
+    for candidate in routes:
+        match, _ = candidate.matches(scope)
+        if match is Match.FULL:
+            return str(getattr(candidate, "path", "unmatched"))
+        if match is Match.PARTIAL and partial is None:
+            partial = candidate  # the path is right, the method is not (a 405)
+    return str(getattr(partial, "path", "unmatched")) if partial is not None else "unmatched"
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+
+def method_label(method: str) -> str:
+    """The request's method when it is a standard one, else "other": a label value from a closed set."""
+    return method if method in KNOWN_METHODS else "other"
+
+
+class RequestTimer:
+    """Times every request by method, route template and status: labels from closed sets only (methods
+    folded by method_label, routes by route_label, statuses the app's own), so whatever a client sends,
+    anonymous or not, the number of series stays bounded."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics, routes: list[BaseRoute]) -> None:
         self.app = app
         self.metrics = metrics
+        self.routes = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -109,6 +142,5 @@ class RequestTimer:
         try:
             await self.app(scope, receive, remember)
         finally:
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
-            self.metrics.requests.labels(scope["method"], route, str(status["code"])).observe(
-                time.perf_counter() - started)
+            self.metrics.requests.labels(method_label(scope["method"]), route_label(scope, self.routes),
+                                         str(status["code"])).observe(time.perf_counter() - started)

@@ -15,6 +15,8 @@ from worker.errors import SyndicationError
 from worker.web.auth import is_loopback
 
 TOKEN_ENV = "SYNDICATION_API_TOKEN"
+#: a second, read-only token that opens /metrics alone (for the Prometheus scrape config)
+METRICS_TOKEN_ENV = "SYNDICATION_METRICS_TOKEN"
 #: shorter tokens are refused: the token is the only thing between the network and the operator's actions
 MIN_TOKEN_LENGTH = 16
 
@@ -36,6 +38,18 @@ def resolve_token(host: str, environ: dict[str, str] | None = None) -> tuple[str
     return secrets.token_urlsafe(32), True
 
 
+def resolve_metrics_token(environ: dict[str, str] | None = None) -> str | None:
+    """The configured metrics token, or None (then only the API token reads /metrics)."""
+    env = os.environ if environ is None else environ
+    token = (env.get(METRICS_TOKEN_ENV) or "").strip()
+    if token and len(token) < MIN_TOKEN_LENGTH:
+        raise SyndicationError(f"{METRICS_TOKEN_ENV} is too short ({len(token)} characters); use at least "
+                               f"{MIN_TOKEN_LENGTH}")
+    if token and token == (env.get(TOKEN_ENV) or "").strip():
+        raise SyndicationError(f"{METRICS_TOKEN_ENV} must differ from {TOKEN_ENV}: it is the read-only one")
+    return token or None
+
+
 def serve(host: str = "127.0.0.1", port: int = 8080, log_level: str = "info") -> int:
     """Run the server until interrupted. Broker and store come from the environment, with the embedded
     defaults of every other command (REDIS_URL unset: the private Redis a `syndicate worker` started)."""
@@ -48,7 +62,7 @@ def serve(host: str = "127.0.0.1", port: int = 8080, log_level: str = "info") ->
     token, generated = resolve_token(host)
     configure_logging(log_level.upper())
     settings = load_settings()
-    app = create_app(settings, token)
+    app = create_app(settings, token, metrics_token=resolve_metrics_token())
     app.state.ctx.store  # noqa: B018 -- migrate now: a broken DATABASE_URL fails the start, not the first page
     shown_host = f"[{host}]" if ":" in host else host
     print(f"console: http://{shown_host}:{port}/console/   API: http://{shown_host}:{port}/docs", file=sys.stderr)
