@@ -14,6 +14,7 @@ from werkzeug import Request, Response
 
 from tests.support.partner_pages import paragraphs
 from worker.config import DiscoverEntry, load_sources
+from worker.config.kinds import DISCOVERY_KINDS
 from worker.discover.feeds import FeedKind, FeedOptions
 from worker.discover.kind import discovery_kind
 from worker.discover.listing import ListingKind, ListingOptions
@@ -132,7 +133,8 @@ def test_a_plugin_kinds_unknown_option_is_refused_at_load(tmp_path: Path) -> Non
 def test_an_unknown_kind_is_refused_naming_the_built_in_ones(tmp_path: Path) -> None:
     path = write(tmp_path, source_yaml("      - url: https://p.example/feed\n        kind: carrier-pigeon\n"))
     with pytest.raises(ConfigError, match=r"line 10, source 'partner', field 'discover\.kind': unknown discovery kind "
-                                          r"'carrier-pigeon': use one of feed, listing, sitemap or 'package.module:Class'"):
+                                          rf"'carrier-pigeon': use one of {', '.join(sorted(DISCOVERY_KINDS))} "
+                                          r"or 'package.module:Class'"):
         load_sources(path)
 
 

@@ -37,8 +37,9 @@ class DiscoveryOptions(BaseModel):
 
 
 class Fetch(Protocol):
-    def __call__(self, url: str, *, html: bool = False) -> Page | None:
-        """The partner resource at `url` (`html`: a page read like an article page, charset and all);
+    def __call__(self, url: str, *, html: bool = False, accept: str | None = None) -> Page | None:
+        """The partner resource at `url` (`html`: a page read like an article page, charset and all;
+        `accept`: the Accept header of a resource, when not a feed's, such as a JSON API's);
         None when it has not changed since the last poll. Raises the fetch's named errors."""
 
 

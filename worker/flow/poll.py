@@ -56,13 +56,17 @@ class _ConditionalFetch:
         self.report = report
         self.heartbeat = heartbeat
 
-    def __call__(self, url: str, *, html: bool = False) -> Page | None:
+    def __call__(self, url: str, *, html: bool = False, accept: str | None = None) -> Page | None:
         """Fetch a discovery resource conditionally; None when it has not changed since last time."""
         store = self.services.store
         state = store.url_state(self.source.id, url)
         validators = Validators(state.etag, state.last_modified) if state else None
-        fetch = self.http.page if html else self.http.resource
-        page = fetch(url, validators=validators)
+        if html:
+            page = self.http.page(url, validators=validators)
+        elif accept:
+            page = self.http.resource(url, accept, validators=validators)
+        else:
+            page = self.http.resource(url, validators=validators)
         self.heartbeat()
         store.save_url_state(self.source.id, url, etag=page.etag or (state.etag if state else None),
                              last_modified=page.last_modified or (state.last_modified if state else None),
