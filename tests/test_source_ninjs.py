@@ -317,6 +317,21 @@ def test_an_embargoed_item_waits_for_a_later_poll(tmp_path: Path, httpserver: HT
     assert poll_and_ingest(services) == [httpserver.url_for("/news/now.html")]
 
 
+def test_a_teaser_item_without_a_body_is_read_from_its_page(tmp_path: Path, httpserver: HTTPServer) -> None:
+    teaser = item(httpserver, "/news/teaser.html", "Teaser story", "", representationtype="partial")
+    del teaser["bodies"]
+    serve(httpserver, [teaser, item(httpserver, "/news/whole.html", "Whole story", _body(1))])
+    httpserver.expect_request("/news/teaser.html").respond_with_data(
+        f"<html><head><title>Teaser story</title></head><body><article><h1>Teaser story</h1>{_body(9)}"
+        "</article></body></html>", content_type="text/html")
+    services = _services(tmp_path, httpserver)
+
+    assert len(poll_and_ingest(services)) == 2
+    assert page_requests(httpserver) == ["/news/teaser.html"]
+    articles = {a.url: a for a in services.store.list_articles()}
+    assert articles[httpserver.url_for("/news/teaser.html")].body_text.split("\n\n") == paragraphs(random.Random(9), 5)
+
+
 # --- the URL an item is stored under -------------------------------------------------------------
 
 
@@ -421,6 +436,35 @@ def test_items_of_the_wrong_shape_are_skipped_or_read_for_what_they_hold(
     scripted_article = articles[httpserver.url_for("/news/scripted.html")]
     assert "<script" not in scripted_article.body_html and "alert(1)" not in scripted_article.body_html
     assert "onclick" not in scripted_article.body_html
+
+
+def test_a_plain_text_body_is_escaped_paragraphs_and_other_systems_shapes_are_read() -> None:
+    """A text/plain body (markup in it is text), Superdesk's `authors` objects, a picture credited by its
+    copyrightholder, renditions and associations keyed by name (AP), ninjs 1.x's flat fields."""
+    source = Source(id="partner", name="Partner", allowed_domains=["p.example"])
+    plain = {
+        "uri": "https://p.example/news/plain", "version": "4",
+        "headlines": [{"value": "Plain story"}],
+        "bodies": [{"role": "main", "contenttype": "text/plain",
+                    "value": "First <b>line</b> & more\nstill the first.\n\nSecond paragraph."}],
+        "authors": [{"name": "Dee Desk", "role": "writer"}, "Eli Ward", 7],
+        "associations": {"featuremedia": {"type": "picture", "uri": "urn:x", "copyrightholder": "Agency",
+                                          "renditions": {"baseImage": {"href": "/img/base.jpg", "width": 1400}}}},
+    }
+    legacy = {"uri": "https://p.example/news/legacy", "headline": "Legacy story", "byline": "By Fay Gu",
+              "body_html": "<p>Legacy body.</p>", "description_text": "Legacy summary."}
+    document = json.dumps({"_items": [plain, legacy], "_meta": {"total": 2}}).encode()
+    first, second = parse_ninjs(document, "https://p.example/api/items", source)
+    assert first.item is not None and second.item is not None
+    assert first.item.body_html == ("<p>First &lt;b&gt;line&lt;/b&gt; &amp; more still the first.</p>"
+                                    "<p>Second paragraph.</p>")
+    assert first.item.authors == ["Dee Desk", "Eli Ward"]
+    assert first.item.lead_image is not None
+    assert (first.item.lead_image.url, first.item.lead_image.credit) == ("https://p.example/img/base.jpg", "Agency")
+    article = article_from_declared(first.item, source)
+    assert article.body_text == "First <b>line</b> & more still the first.\n\nSecond paragraph."
+    assert (second.item.headline, second.item.authors, second.item.description) == (
+        "Legacy story", ["Fay Gu"], "Legacy summary.")
 
 
 # --- our own ninjs, read back --------------------------------------------------------------------
