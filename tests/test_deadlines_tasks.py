@@ -27,7 +27,8 @@ DRIP = 90
 def test_the_limits_are_derived_from_the_fetch_deadline() -> None:
     settings = load_settings({"SYNDICATION_FETCH_TOTAL_TIMEOUT": "30"})
     annotations = create_app(settings).conf.task_annotations
-    assert annotations["syndication.ingest"] == {"soft_time_limit": 30 + SLACK, "time_limit": 30 + SLACK + GRACE}
+    # the page's deadline and the one its images share
+    assert annotations["syndication.ingest"] == {"soft_time_limit": 60 + SLACK, "time_limit": 60 + SLACK + GRACE}
     for name in ("syndication.poll_source", "syndication.deliver", "syndication.withdraw"):
         limits = annotations[name]
         assert 30 < limits["soft_time_limit"] < limits["time_limit"]

@@ -20,6 +20,7 @@ from worker.errors import GoneError, HttpStatusError, PermanentError
 from worker.extract import extract_article
 from worker.extract.declared import article_from_declared
 from worker.fingerprint import Signature, fingerprint_text
+from worker.flow.images import collect_images
 from worker.flow.routing import outlets_for
 from worker.flow.services import Services
 from worker.flow.withdraw import partner_withdrew
@@ -253,6 +254,7 @@ def ingest_url(
         log.info("%s is a copy of article %s; not stored again", url, duplicate_of)
         return IngestReport(source_id, url, duplicate_of, original.version if original else None,
                             "duplicate", original.headline if original else article.headline, [])
+    collect_images(services, source, stored)  # after the commit (it fetches), before the deliveries use them
     for outlet_id in planned:
         enqueue_delivery(stored.id, stored.version, outlet_id)
     log.info("ingested %s as %s v%d (%s); deliveries queued: %s",

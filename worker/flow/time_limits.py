@@ -36,8 +36,9 @@ def soft_limits(settings: Settings) -> dict[str, int]:
     delivery = DELIVERY_REQUESTS * fetch + SLACK
     return {
         "syndication.poll_source": POLL_FETCHES * fetch + SLACK,
-        # one page: its redirects, robots.txt and rate-limit wait all spend the one fetch deadline
-        "syndication.ingest": fetch + SLACK,
+        # one page: its redirects, robots.txt and rate-limit wait all spend the one fetch deadline; then
+        # the version's images, all of them within one budget of the same length (worker/flow/images.py)
+        "syndication.ingest": 2 * fetch + SLACK,
         "syndication.deliver": delivery,
         "syndication.withdraw": delivery,
     }
