@@ -114,6 +114,16 @@ def _in_own_head(element: etree._Element) -> bool:
     return parent is not None and parent.tag == "head"
 
 
+def _outlets_own(tag: str, element: etree._Element) -> bool:
+    """The outlet's own head: its meta and link elements, and the page's stylesheet exactly as
+    worker/outlets/render.py writes it for every article (nothing of the partner's in it)."""
+    from worker.outlets.render import STYLESHEET
+
+    if tag == "style":
+        return _in_own_head(element) and (element.text or "").strip() == STYLESHEET.strip()
+    return tag in ("meta", "link") and _in_own_head(element)
+
+
 def active_content(markup: str, where: str, document: bool = False) -> list[str]:
     """What in `markup`, parsed as HTML, would run or load something."""
     if not markup.strip():
@@ -123,7 +133,7 @@ def active_content(markup: str, where: str, document: bool = False) -> list[str]
         if not isinstance(element.tag, str):
             continue  # comments
         tag = element.tag.lower()
-        if tag in ACTIVE_TAGS and not (document and tag in ("meta", "link") and _in_own_head(element)):
+        if tag in ACTIVE_TAGS and not (document and _outlets_own(tag, element)):
             problems.append(f"{where}: <{tag}>")
         for name, value in element.attrib.items():
             name = name.lower()

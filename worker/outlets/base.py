@@ -8,16 +8,24 @@ Outlet is generic over its options model: a kind declares `class WebhookOutlet(O
 and gets `options_model` (what config validates an entry with, at load, with its line) and a typed
 `self.options` from that one line, with no cast or isinstance check in its methods. A subclass of a kind
 (a plug-in extending FilesOutlet, say) may set `options_model` to a model extending its parent's.
+
+Images: the deliver stage hands an outlet the version's stored images (worker/outlets/images.py) only
+when its `publish` asks for them, by taking an `images` keyword (`publish(self, article, previous, *,
+images=None)`); `publish_article` below looks at the signature. A plug-in written against the two-argument
+`publish(article, previous)` goes on being called exactly so, and keeps the partner's image URLs.
 """
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, ClassVar, Generic, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict
 
 from worker.errors import OutletRejectedError
+from worker.outlets.images import ArticleImages
 from worker.schema import Article
 from worker.settings import Settings
 
@@ -87,6 +95,8 @@ class Outlet(ABC, Generic[OptionsT]):
         """Create or update the article at the outlet. Must be idempotent for the same article version.
 
         Raise TransientError subclasses for what a retry may fix, PermanentError for what it won't.
+        An outlet that serves images declares `*, images: ArticleImages | None = None` as well (see the
+        module docstring); None means the caller has none to give (the partner's URLs are all there is).
         """
 
     def check(self) -> str:
@@ -101,3 +111,20 @@ class Outlet(ABC, Generic[OptionsT]):
         a permanent failure an operator can see, never as a silent no-op.
         """
         raise OutletRejectedError(f"outlet kind {self.kind!r} cannot withdraw articles; remove {remote.id} by hand")
+
+
+@cache
+def takes_images(outlet_class: type[Outlet[Any]]) -> bool:
+    """Whether the class's publish accepts the `images` keyword (or any keyword, **kwargs)."""
+    parameters = inspect.signature(outlet_class.publish).parameters.values()
+    return any(p.kind is inspect.Parameter.VAR_KEYWORD or
+               (p.name == "images" and p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD))
+               for p in parameters)
+
+
+def publish_article(outlet: Outlet[Any], article: Article, previous: RemoteRef | None,
+                    images: ArticleImages | None) -> RemoteRef:
+    """outlet.publish, with the stored images when the outlet's publish takes them (see the module docstring)."""
+    if images is not None and takes_images(type(outlet)):
+        return outlet.publish(article, previous, images=images)  # type: ignore[call-arg]
+    return outlet.publish(article, previous)

@@ -1,7 +1,11 @@
 """The files outlet: each article version as ninjs JSON and a rendered HTML page in a folder.
 
 Layout: <directory>/<article id>/v<version>.ninjs.json and v<version>.html, plus index.html and
-article.ninjs.json for the latest version. Every write is atomic (worker/outlets/atomic_write.py: temp file +
+article.ninjs.json for the latest version, and beside them the version's stored images as
+image-<content hash>.<ext> (worker/outlets/images.py), which the pages link relatively: the folder can be
+served or copied anywhere and its pictures come along. An image the store could not have keeps the
+partner's URL in the page. An image file is named by its content, so it is written once whatever version
+or article names it, and never rewritten. Every write is atomic (worker/outlets/atomic_write.py: temp file +
 rename) so a reader never sees half a file, with the mode the umask gives (a web server running as another
 user can serve them), and a version already written with the same bytes is not written again, so delivering
 the same version twice writes once. Each real write is logged as one JSON line in publish.log.
@@ -15,6 +19,7 @@ from pathlib import Path
 from worker.outlets.atomic_write import check_writable, write_atomically
 from worker.errors import OutletUnavailableError
 from worker.outlets.base import Outlet, OutletOptions, RemoteRef
+from worker.outlets.images import ArticleImages
 from worker.outlets.render import render_article_html
 from worker.schema import Article, to_ninjs
 
@@ -31,12 +36,13 @@ class FilesOutlet(Outlet[FilesOptions]):
     def directory(self) -> Path:
         return Path(self.options.directory).resolve()
 
-    def publish(self, article: Article, previous: RemoteRef | None) -> RemoteRef:
+    def publish(self, article: Article, previous: RemoteRef | None, *,
+                images: ArticleImages | None = None) -> RemoteRef:
         folder = self.directory / article.id
         ninjs = json.dumps(to_ninjs(article), indent=2, ensure_ascii=False).encode("utf-8") + b"\n"
-        page = render_article_html(article).encode("utf-8")
+        page = render_article_html(article, images).encode("utf-8")
         try:
-            written = [
+            written = self._write_images(folder, images) + [
                 name
                 for name, data in (
                     (f"v{article.version}.ninjs.json", ninjs),
@@ -56,6 +62,16 @@ class FilesOutlet(Outlet[FilesOptions]):
 
     def check(self) -> str:
         return check_writable(self.directory, ".write-check")
+
+    @staticmethod
+    def _write_images(folder: Path, images: ArticleImages | None) -> list[str]:
+        """Write the stored images beside the pages (before the pages that link them); their names."""
+        written = []
+        for image in images.available if images is not None else []:
+            target = folder / image.filename
+            if not target.exists() and write_atomically(target, image.read()):
+                written.append(image.filename)
+        return written
 
     def withdraw(self, remote: RemoteRef, reason: str) -> None:
         """Replace the latest page with a withdrawal notice and leave a marker; version files stay for the record."""
