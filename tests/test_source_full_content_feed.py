@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
+from werkzeug import Response
 
 from tests.support.partner_pages import paragraphs
 from worker.config import load_sources
@@ -95,17 +96,14 @@ def test_an_edited_entry_makes_one_new_version_and_an_unchanged_feed_nothing(
     tmp_path: Path, httpserver: HTTPServer
 ) -> None:
     path = "/news/0.html"
-    httpserver.expect_ordered_request("/feed.xml").respond_with_data(
-        _feed(httpserver, [(path, "Harbour story", _body(0))]), content_type="application/rss+xml")
-    httpserver.expect_ordered_request("/feed.xml").respond_with_data(
-        _feed(httpserver, [(path, "Harbour story", _body(0))]), content_type="application/rss+xml")
-    httpserver.expect_ordered_request("/feed.xml").respond_with_data(
-        _feed(httpserver, [(path, "Harbour story", _body(0) + "<p>A correction was added to this story.</p>")]),
-        content_type="application/rss+xml")
+    served = {"feed": _feed(httpserver, [(path, "Harbour story", _body(0))])}
+    httpserver.expect_request("/feed.xml").respond_with_handler(
+        lambda _request: Response(served["feed"], content_type="application/rss+xml"))
     services = _services(tmp_path, httpserver, "feed")
 
     assert _poll_and_ingest(services) == [httpserver.url_for(path)]
     assert _poll_and_ingest(services) == []  # same entry: nothing to ingest
+    served["feed"] = _feed(httpserver, [(path, "Harbour story", _body(0) + "<p>A correction was added to this story.</p>")])
     assert _poll_and_ingest(services) == [httpserver.url_for(path)]
     [article] = services.store.list_articles()
     assert article.version == 2 and article.body_text.endswith("A correction was added to this story.")
