@@ -22,7 +22,7 @@ from typing import cast
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
-from worker.store.base import StoreBase, affected_rows
+from worker.store.base import StoreBase
 from worker.store.base import utc_now as _now
 from worker.store.engine import translate_errors
 from worker.store.models import ArticleImageRow, ImageFileRow
@@ -148,7 +148,8 @@ class ImageStore(StoreBase):
             article_id=article_id, version=version, url=url, role=role, position=position, state=state,
             sha256=sha256, code=code, reason=reason, created_at=now,
         ).on_conflict_do_nothing(index_elements=[records.c.article_id, records.c.version, records.c.url])
-        return affected_rows(session.execute(statement)) > 0
+        # RETURNING rather than rowcount: the insert's row count is not reported alike by every driver
+        return session.execute(statement.returning(records.c.id)).first() is not None
 
     @translate_errors
     def image_bytes(self, sha256: str) -> bytes | None:
