@@ -18,6 +18,16 @@ Request (publish):
     body: the IPTC ninjs 2.x document (`format: ninjs`, default) or the canonical Article JSON
           (`format: canonical`), UTF-8, compact, keys sorted
 
+Images: the receiver gets URLs it can fetch, the partner's own (each one the worker stored was fetched
+from it at ingest). In ninjs, the lead image's `featureimage` association and one `bodyimage-<n>`
+association per stored in-body image (`type: picture`, `uri` the partner's URL) carry an `original`
+rendition with the href and what the stored bytes are: contenttype (sniffed), width, height,
+sizeinbytes. With `embed_images: true` the bytes travel too: a second rendition, `embedded`, whose
+href is a `data:<type>;base64,...` URI (valid ninjs: href is a URI), so a receiver that cannot reach the
+partner still has the pictures; in the canonical format they go in a top-level `images` list (url, role,
+contenttype, width, height, sizeinbytes, sha256, data as base64) beside the article's fields. Off by
+default: a body then grows by the images' size and a third. An image the store lacks adds nothing.
+
 Request (withdraw): the same signing, `X-Syndication-Event: withdrawn`, `Idempotency-Key: <id>:withdrawn`,
 body {"event": "withdrawn", "article_id", "remote_id", "reason"}.
 
@@ -39,6 +49,7 @@ secret still works, as a raw key (see signing.py).
 """
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import os
@@ -53,6 +64,7 @@ from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 from worker.errors import ConfigError, OutletDeadlineError, OutletRejectedError, OutletUnavailableError
 from worker.http.deadline import Deadline, deadline_session
 from worker.outlets.base import MAX_OUTLET_TIMEOUT, Outlet, OutletOptions, RemoteRef
+from worker.outlets.images import ArticleImage, ArticleImages
 from worker.outlets.signing import Scheme, signing_headers, standard_key
 from worker.schema import Article, to_ninjs
 from worker.http.retry_after import retry_after_seconds
@@ -76,6 +88,8 @@ class WebhookOptions(OutletOptions):
     timeout: float = Field(default=10.0, gt=0, le=MAX_OUTLET_TIMEOUT, allow_inf_nan=False)
     #: extra headers the receiver wants (routing keys and the like); never secrets
     headers: dict[str, str] = Field(default_factory=dict)
+    #: send the stored images' bytes too (base64), not only their URLs (see the module docstring)
+    embed_images: bool = False
 
 
 def json_body(document: dict[str, Any]) -> bytes:
@@ -108,12 +122,42 @@ class WebhookOutlet(Outlet[WebhookOptions]):
                     f"Standard Webhooks key (signature: {self.options.signature}): {exc}") from None
         return value
 
-    def document(self, article: Article) -> dict[str, Any]:
+    def document(self, article: Article, images: ArticleImages | None = None) -> dict[str, Any]:
+        stored = images.available if images is not None else []
         if self.options.format == "canonical":
-            return article.model_dump(mode="json")
-        return to_ninjs(article)
+            document = article.model_dump(mode="json")
+            if self.options.embed_images and stored:
+                document["images"] = [{**_facts(image), "url": image.url, "role": image.role, "sha256": image.sha256,
+                                       "data": base64.b64encode(image.read()).decode("ascii")} for image in stored]
+            return document
+        document = to_ninjs(article)
+        if stored:
+            self._ninjs_images(document, article, stored)
+        return document
 
-    def publish(self, article: Article, previous: RemoteRef | None) -> RemoteRef:
+    def _ninjs_images(self, document: dict[str, Any], article: Article, stored: list[ArticleImage]) -> None:
+        """What the stored images are, on the lead's association and on one association per body image."""
+        associations: list[dict[str, Any]] = document.setdefault("associations", [])
+        lead_url = article.lead_image.url if article.lead_image else None
+        feature = next((a for a in associations if a.get("name") == "featureimage"), None)
+        count = 0
+        for image in stored:
+            if image.url == lead_url and feature is not None:
+                feature["renditions"] = self._renditions(image)
+                continue
+            count += 1
+            associations.append({"name": f"bodyimage-{count}", "type": "picture", "uri": image.url,
+                                 "renditions": self._renditions(image)})
+
+    def _renditions(self, image: ArticleImage) -> list[dict[str, Any]]:
+        renditions = [{"name": "original", "href": image.url, **_facts(image)}]
+        if self.options.embed_images:
+            data = base64.b64encode(image.read()).decode("ascii")
+            renditions.append({"name": "embedded", "href": f"data:{image.content_type};base64,{data}", **_facts(image)})
+        return renditions
+
+    def publish(self, article: Article, previous: RemoteRef | None, *,
+                images: ArticleImages | None = None) -> RemoteRef:
         key = f"{article.id}:{article.version}"
         headers = {
             "X-Syndication-Event": "published",
@@ -122,7 +166,7 @@ class WebhookOutlet(Outlet[WebhookOptions]):
         }
         if previous is not None:
             headers["X-Syndication-Previous-Id"] = previous.id
-        answer = self._post(json_body(self.document(article)), key, headers)
+        answer = self._post(json_body(self.document(article, images)), key, headers)
         remote_id, remote_url = _remote_from(answer)
         return RemoteRef(id=remote_id or key, url=remote_url)
 
@@ -194,6 +238,12 @@ class WebhookOutlet(Outlet[WebhookOptions]):
             raise OutletRejectedError(
                 f"webhook {url} redirected (HTTP {status}) to {location}; configure the final URL")
         raise OutletRejectedError(f"webhook {url} refused {key} with HTTP {status}: {text}")
+
+
+def _facts(image: ArticleImage) -> dict[str, Any]:
+    """What the stored bytes are, in ninjs rendition terms."""
+    return {"contenttype": image.content_type, "width": image.width, "height": image.height,
+            "sizeinbytes": image.byte_size}
 
 
 def _remote_from(answer: bytes) -> tuple[str | None, str | None]:
