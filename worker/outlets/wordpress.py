@@ -3,7 +3,9 @@
 What goes into the post: title, content (the sanitized body plus an attribution line linking the
 partner's canonical URL, from a per-outlet template), excerpt, date_gmt, status, a deterministic slug,
 categories and tags by name (created when missing), the configured author, a featured image uploaded
-once (see wordpress_media.py), and post meta syndication_id / _version / _canonical_url / _source,
+once and the body's images uploaded too, their src in the content rewritten to the uploaded copies
+(see wordpress_media.py; the bytes are the version's stored images when the deliver stage hands them
+over, the partner's otherwise), and post meta syndication_id / _version / _canonical_url / _source,
 which the mu-plugin contrib/wordpress/syndication-worker.php registers and uses for the canonical link.
 
 Exactly one post per article, whatever crashes. The ledger (pipeline.deliver_article) and a Redis lock
@@ -56,12 +58,19 @@ from worker.config import AllowEntryText
 from worker.errors import ConfigError
 from worker.outlets.base import MAX_OUTLET_TIMEOUT, Outlet, OutletOptions, RemoteRef
 from worker.outlets.encoding import html_attribute, html_body, html_text
+from worker.outlets.images import ArticleImages, body_image_urls, rewrite_body_images
 from worker.outlets.wordpress_client import (
     Credentials,
     WordPressClient,
     WordPressRejectedError,
 )
-from worker.outlets.wordpress_media import ImageDownloader, ensure_featured_media
+from worker.outlets.wordpress_media import (
+    ImageDownloader,
+    ImageSource,
+    StoredImageSource,
+    ensure_featured_media,
+    ensure_media,
+)
 from worker.schema import Article, Image
 
 log = logging.getLogger(__name__)
@@ -194,9 +203,10 @@ class WordPressOutlet(Outlet[WordPressOptions]):
 
     # --- the port -------------------------------------------------------------------------------
 
-    def publish(self, article: Article, previous: RemoteRef | None) -> RemoteRef:
+    def publish(self, article: Article, previous: RemoteRef | None, *,
+                images: ArticleImages | None = None) -> RemoteRef:
         client = self.client
-        fields = self._post_fields(article)
+        fields = self._post_fields(article, images)
         existing = self._find_existing(article, previous)
         if existing is not None:
             return self._update(existing, article, fields)
@@ -281,11 +291,26 @@ class WordPressOutlet(Outlet[WordPressOptions]):
                  "tags": self._term_ids("tags", self._tag_names(article))}
         return dict(self.client.call("POST", f"/wp/v2/posts/{int(post['id'])}", json=retry))
 
-    def _post_fields(self, article: Article) -> dict[str, Any]:
+    def _body(self, article: Article, images: ArticleImages | None) -> str:
+        """The body, its stored in-body images uploaded (once each, by media slug) and linked where they
+        now live; without stored images (or for one the store lacks) the partner's URL stays."""
+        if images is None:
+            return html_body(article)
+        source = StoredImageSource(images)
+        uploaded: dict[str, str] = {}
+        for url in body_image_urls(article):  # the lead image too, when the body shows it: one upload
+            if images.get(url) is None:
+                continue
+            media = ensure_media(self.client, source, Image(url=url), html_text(article.headline))
+            if media is not None and isinstance(media.get("source_url"), str):
+                uploaded[url] = media["source_url"]
+        return rewrite_body_images(article, uploaded)
+
+    def _post_fields(self, article: Article, images: ArticleImages | None = None) -> dict[str, Any]:
         opts = self.options
         fields: dict[str, Any] = {
             "title": html_text(article.headline),
-            "content": inert_html(html_body(article).strip()) + "\n" + self._attribution(article),
+            "content": inert_html(self._body(article, images).strip()) + "\n" + self._attribution(article),
             "excerpt": inert_html(html_text(article.description)),
             "meta": {
                 "syndication_id": article.id,
@@ -304,7 +329,8 @@ class WordPressOutlet(Outlet[WordPressOptions]):
         if article.lead_image is None:
             fields["featured_media"] = 0  # a version without an image takes the old one off
         else:
-            media_id = ensure_featured_media(self.client, self.downloader, _html_ready(article.lead_image),
+            source: ImageSource = StoredImageSource(images) if images is not None else self.downloader
+            media_id = ensure_featured_media(self.client, source, _html_ready(article.lead_image),
                                              html_text(article.headline))
             if media_id is None:
                 log.warning("article %s goes to %s without its featured image", article.id, opts.url)

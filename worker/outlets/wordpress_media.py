@@ -5,6 +5,10 @@ WordPress indexes (wp_posts.post_name) and keeps unique across all posts. Before
 looks the slug up; after uploading, it looks again and keeps the lowest id holding the slug: when
 another worker uploaded the same image at the same moment, the later upload is deleted again.
 
+In-body images are uploaded the same way (ensure_media gives the item, whose source_url the post's
+content then links). Where the image comes from is an ImageSource: the version's stored copy (fetched
+once by the ingest, worker/flow/images.py), or, for a version with no stored images, the partner.
+
 The image is downloaded from the partner with the worker's SSRF guard (a partner page could name an
 address on our own network as its image), a size cap and one total deadline (the outlet's `timeout`,
 worker/http/deadline.py) for the whole download. An image that cannot be had is not a reason
@@ -18,12 +22,14 @@ import mimetypes
 import re
 from dataclasses import dataclass
 from posixpath import basename
+from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 import requests
 
 from worker.errors import SyndicationError
 from worker.http.deadline import Deadline, enforce_deadlines
+from worker.outlets.images import ArticleImages
 from worker.outlets.wordpress_client import WordPressClient, WordPressRejectedError
 from worker.schema import Image
 from worker.http.sizecap import read_capped, too_slow
@@ -52,6 +58,12 @@ class Download:
     content: bytes
     content_type: str
     filename: str
+
+
+class ImageSource(Protocol):
+    """Where an image's bytes come from: the partner (ImageDownloader) or the store (the version's images)."""
+
+    def fetch(self, url: str) -> Download | None: ...
 
 
 class ImageDownloader:
@@ -104,13 +116,37 @@ class ImageDownloader:
         return name[-100:]
 
 
-def ensure_featured_media(client: WordPressClient, downloader: ImageDownloader, image: Image,
+class StoredImageSource:
+    """The version's stored images as an ImageSource: the bytes the ingest fetched (type sniffed, size and
+    pixels capped), never a second download from the partner. An image the store does not have is None."""
+
+    def __init__(self, images: ArticleImages) -> None:
+        self.images = images
+
+    def fetch(self, url: str) -> Download | None:
+        image = self.images.get(url)
+        if image is None or image.content_type is None:
+            reason = next((i.missing_reason for i in self.images.items if i.url == url), "not collected")
+            log.warning("image %s not uploaded: the store does not have it (%s)", url, reason)
+            return None
+        return Download(image.read(), image.content_type, ImageDownloader._filename(url, image.content_type))
+
+
+def ensure_featured_media(client: WordPressClient, downloader: ImageSource, image: Image,
                           fallback_title: str) -> int | None:
     """The media id of `image` on the site, uploading it the first time; None when it cannot be had."""
+    media = ensure_media(client, downloader, image, fallback_title)
+    return int(media["id"]) if media is not None else None
+
+
+def ensure_media(client: WordPressClient, downloader: ImageSource, image: Image,
+                 fallback_title: str) -> dict[str, Any] | None:
+    """The media item of `image` on the site (its id, its source_url...), uploading it the first time;
+    None when it cannot be had."""
     slug = media_slug(image.url)
     existing = client.find_media(slug)
     if existing is not None:
-        return int(existing["id"])
+        return existing
     download = downloader.fetch(image.url)
     if download is None:
         return None
@@ -126,14 +162,14 @@ def ensure_featured_media(client: WordPressClient, downloader: ImageDownloader, 
         uploaded = client.upload_media(download.content, download.filename, download.content_type, fields)
     except WordPressRejectedError as exc:
         # a file type the site does not allow, or one too large for it: the post goes out without it
-        log.warning("featured image %s not uploaded: %s", image.url, exc.reason)
+        log.warning("image %s not uploaded: %s", image.url, exc.reason)
         return None
     # Concurrent uploads of one image may all get the slug (WordPress checks it is free, then inserts) or
     # some get "-2": either way the lowest id holding the slug is the one every uploader keeps.
     winner = client.find_media(slug)
     if winner is not None and int(winner["id"]) != int(uploaded["id"]):
-        log.info("featured image %s was uploaded at the same time by another worker; keeping media %s",
+        log.info("image %s was uploaded at the same time by another worker; keeping media %s",
                  image.url, winner["id"])
         client.delete_media(int(uploaded["id"]))
-        return int(winner["id"])
-    return int(uploaded["id"])
+        return winner
+    return uploaded
