@@ -92,6 +92,17 @@ echo $r[0];
 """
 
 
+# Run inside WordPress (php -r) with the code of WordPressSite.php after it: the site's own functions,
+# for what its REST API cannot do (backdate a post, publish a scheduled one as cron would).
+INSIDE_PHP = """
+$_SERVER['WORDPRESS_CONFIG'] = getenv('WPT_NAME');
+$_SERVER['HTTP_HOST'] = getenv('WPT_HOST');
+define('WP_ADMIN', true);
+require '/usr/share/wordpress/wp-load.php';
+require_once ABSPATH . 'wp-admin/includes/admin.php';
+"""
+
+
 # the smallest PNG (1x1, transparent): WordPress checks an upload's bytes, not only its name
 _PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
@@ -213,6 +224,8 @@ class WordPressSite:
     app_password: str
     datadir: Path
     api: requests.Session = field(default_factory=requests.Session)
+    #: the name Debian's wp-config.php picks this instance's config by (WORDPRESS_CONFIG)
+    config_name: str = ""
 
     def rest(self, route: str, method: str = "GET", **kwargs: Any) -> Any:
         """Call /wp-json<route> as the admin and return the decoded JSON; fails the test on an error."""
@@ -223,6 +236,27 @@ class WordPressSite:
     def posts(self, **params: Any) -> list[dict[str, Any]]:
         """Every post (any status but trash) matching `params`, in edit context (raw fields, meta)."""
         return list(self.rest("/wp/v2/posts", params={"status": "any", "context": "edit", "per_page": 100, **params}))
+
+    def php(self, code: str) -> str:
+        """Run PHP inside this WordPress (its functions and $wpdb loaded) and return what it printed."""
+        host = self.url.split("://", 1)[1]
+        result = subprocess.run(["php", "-d", "display_errors=stderr", "-r", INSIDE_PHP + code], capture_output=True,
+                                text=True, timeout=60, check=False,
+                                env={**os.environ, "WPT_NAME": self.config_name, "WPT_HOST": host})
+        assert result.returncode == 0, result.stderr[-2000:]
+        return result.stdout
+
+    @contextmanager
+    def permalinks(self, structure: str) -> Iterator[None]:
+        """The site with another permalink structure ('' is WordPress's plain `?p=123` links, where
+        /wp-json/ is not routed), the one before restored on exit: the site is shared by the session."""
+        switch = ("global $wp_rewrite; echo get_option('permalink_structure');"
+                  "$wp_rewrite->set_permalink_structure(%s); $wp_rewrite->flush_rules(false);")
+        before = self.php(switch % _php_string(structure))
+        try:
+            yield
+        finally:
+            self.php(switch % _php_string(before))
 
 
 def _write_config(name: str, database: str, db_user: str, db_password: str, url: str, content: Path) -> Path:
@@ -317,7 +351,8 @@ def running_wordpress(datadir: Path) -> Iterator[WordPressSite]:
         )
         if setup.returncode != 0 or not setup.stdout.strip():
             raise RuntimeError(f"permalinks / application password setup failed: {setup.stderr.strip()}")
-        site = WordPressSite(url=url, user=user, password=password, app_password=setup.stdout.strip(), datadir=datadir)
+        site = WordPressSite(url=url, user=user, password=password, app_password=setup.stdout.strip(), datadir=datadir,
+                             config_name=name)
         site.api.auth = (user, site.app_password)
         me = site.rest("/wp/v2/users/me")
         assert me["slug"] == user, me
