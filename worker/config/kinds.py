@@ -27,6 +27,7 @@ DISCOVERY_KINDS: dict[str, str] = {
     "feed": "worker.discover.feeds:FeedKind",
     "sitemap": "worker.discover.sitemaps:SitemapKind",
     "listing": "worker.discover.listing:ListingKind",
+    "wordpress": "worker.discover.wordpress:WordPressKind",
     "ninjs": "worker.discover.ninjs:NinjsKind",
 }
 

@@ -78,7 +78,9 @@ def _declared(services: Services, source: Source, url: str) -> tuple[Page, Artic
     The item stored with the link by the poll (a ninjs item, a full-content feed entry) is used as it
     is: nothing is fetched, and a re-run after a crash builds the same article. A link whose item lives
     at its own URL (a WordPress post's REST route) is read there by its discovery kind; the statuses the
-    kind names as gone (a trashed post's 401) withdraw it as a page's 410 would. The Page returned
+    kind names as gone withdraw it as a page's 410 would, and only those: an item URL is an API's, whose
+    404 may be the API's own (switched off, moved) rather than the article's, and taking that for a
+    withdrawal would take down every recent article of the source. The Page returned
     stands for the link itself: the item's URL is not an alias of the article, and nothing about it is
     kept for a conditional GET of the article's page.
     """
@@ -94,8 +96,14 @@ def _declared(services: Services, source: Source, url: str) -> tuple[Page, Artic
         try:
             fetched = services.http.for_source(source).resource(link.item_url, accept=kind.item_accept)
         except HttpStatusError as exc:
-            if exc.status in kind.item_gone_statuses and not isinstance(exc, GoneError):
+            if exc.status in kind.item_gone_statuses:
+                if isinstance(exc, GoneError):
+                    raise
                 raise GoneError(f"{exc.reason} (the partner no longer publishes it)", exc.status) from None
+            if isinstance(exc, GoneError):
+                # a 404 the kind does not read as "gone" (an API route that went away, not the article):
+                # a failure to record, never a withdrawal
+                raise HttpStatusError(exc.reason, exc.status) from None
             raise
         item = kind.read_item(fetched, source)
     else:
