@@ -66,8 +66,9 @@ class DiscoveryKind(ABC, Generic[OptionsT]):
     richness: ClassVar[int] = 1
     #: what `read_item` reads: the Accept header of the ingest's request for a candidate's `item_url`
     item_accept: ClassVar[str] = "application/json"
-    #: statuses of an `item_url` that mean the partner took the article away (a WordPress post moved to
-    #: the trash answers 401 to anonymous readers): the ingest withdraws it as it does a page's 410
+    #: statuses of an `item_url` that mean the partner took the article away: the ingest withdraws it as
+    #: it does a page's 410. Only where the status can only mean the article: an API's 404 or 401 may be
+    #: the API's own (switched off, closed to anonymous readers), so kind: wordpress names none
     item_gone_statuses: ClassVar[frozenset[int]] = frozenset({404, 410})
 
     @abstractmethod
