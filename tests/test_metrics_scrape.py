@@ -74,3 +74,11 @@ def test_the_process_and_python_collectors_are_served(client: TestClient) -> Non
     families = _scrape(client)
     assert "process_resident_memory_bytes" in families and "process_cpu_seconds" in families
     assert "python_info" in families and "python_gc_objects_collected" in families
+
+
+def test_the_web_serves_no_gauge_histogram_only_honest_snapshots(client: TestClient) -> None:
+    response = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    families = {family.name: family.type for family in text_string_to_metric_families(response.text)}
+    assert "gaugehistogram" not in families.values()
+    assert families["syndication_recent_delivery_latency_seconds"] == "gauge"
+    assert "_gcount" not in response.text and "_gsum" not in response.text

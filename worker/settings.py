@@ -94,6 +94,10 @@ class Settings:
     #: Celery soft time limit of every task that talks to peers; 0 derives one per task from the fetch
     #: deadline (worker/flow/time_limits.py)
     task_soft_time_limit: int = 0
+    #: a worker's own /metrics (worker/task_metrics.py: task latencies, delivery latency): its port (0: off)
+    #: and address (loopback unless said otherwise: the separate port is the credential)
+    worker_metrics_port: int = 0
+    worker_metrics_host: str = "127.0.0.1"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -140,4 +144,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
                                       MAX_IMAGE_PIXELS_BOUND),
         max_images_per_article=_bounded_env(env, "SYNDICATION_MAX_IMAGES_PER_ARTICLE",
                                             DEFAULT_MAX_IMAGES_PER_ARTICLE, 0, MAX_IMAGES_PER_ARTICLE_BOUND),
+        worker_metrics_port=_bounded_env(env, "SYNDICATION_WORKER_METRICS_PORT", 0, 0, 65535),
+        worker_metrics_host=(env.get("SYNDICATION_WORKER_METRICS_HOST") or "127.0.0.1").strip(),
     )

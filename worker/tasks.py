@@ -18,8 +18,11 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
+
+# first: it chooses prometheus_client's multiprocess mode, which must happen before that is imported
+from worker import task_metrics
 
 import redis
 from celery import Celery, Task
@@ -252,6 +255,7 @@ def deliver(self: Task, article_id: str, outlet_id: str, version: int | None = N
     with held_lock(f"syndication:deliver:{article_id}:{version}:{outlet_id}", svc.settings.visibility_timeout) as held:
         if held is None:
             raise retry_waiting(self, countdown=5)  # another worker is publishing this row: not a failure
+        started = datetime.now(timezone.utc)
         try:
             row = deliver_article(svc, article_id, version, outlet_id)
         except (TransientError, SoftTimeLimitExceeded) as caught:
@@ -265,6 +269,8 @@ def deliver(self: Task, article_id: str, outlet_id: str, version: int | None = N
                     svc.store.mark_dead(exhausted.id, reason)  # replayable: `syndicate deliveries retry`
             retry_or_give_up(self, exc, give_up)
             raise
+    if row.state == DeliveryState.DELIVERED and row.delivered_at is not None and row.delivered_at >= started:
+        task_metrics.observe_delivery(row.created_at, row.delivered_at)  # made by this call, not found made
     return row.as_dict()
 
 

@@ -3,8 +3,9 @@
 Why read the store on scrape: articles, versions, ledger states and ingest failures live in the database
 that every worker shares, so any one web server can report them whole; counters kept inside worker
 processes would need Prometheus' multiprocess mode and would reset with each worker restart.
-Delivery latency (ledger row created → delivered) is a gauge histogram over the latest deliveries: a
-snapshot of how long deliveries take now, not an ever-growing counter.
+Recent delivery latency (ledger row created → delivered) is a snapshot in gauges by quantile over the
+latest deliveries; the counting Histograms (every delivery made, every task run) are served by each
+worker on its own port (worker/task_metrics.py), where they are recorded.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import time
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, GCCollector, Histogram, PlatformCollector, ProcessCollector
-from prometheus_client.core import GaugeHistogramMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -22,7 +23,6 @@ from worker.store import DeliveryState
 from worker.web.context import WebContext
 
 log = logging.getLogger(__name__)
-LATENCY_BUCKETS = (1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 6 * 3600.0, 24 * 3600.0)
 
 
 class StoreCollector(Collector):
@@ -62,17 +62,25 @@ class StoreCollector(Collector):
         for (source, code), n in sorted(data.ingest_failures.items()):
             failures.add_metric([source, code], n)
         yield failures
-        yield _latency_histogram(data.delivery_latencies)
+        yield _recent_latency(data.delivery_latencies)
 
 
-def _latency_histogram(latencies: list[float]) -> GaugeHistogramMetricFamily:
-    buckets = [(str(bound), float(sum(1 for x in latencies if x <= bound))) for bound in LATENCY_BUCKETS]
-    buckets.append(("+Inf", float(len(latencies))))
-    return GaugeHistogramMetricFamily(
-        "syndication_delivery_latency_seconds",
-        "Seconds from queueing a delivery to the outlet having it, over the latest 1000 deliveries",
-        buckets=buckets, gsum_value=sum(latencies),
-    )
+RECENT_QUANTILES = (0.5, 0.9, 0.99, 1.0)
+
+
+def _recent_latency(latencies: list[float]) -> GaugeMetricFamily:
+    """How long the latest deliveries took, as gauges by quantile (1 is the slowest): a snapshot of the
+    store's ledger, which any web server can read whole. The counting Histogram of every delivery made,
+    syndication_delivery_latency_seconds, is the workers' own (worker/task_metrics.py)."""
+    family = GaugeMetricFamily(
+        "syndication_recent_delivery_latency_seconds",
+        "Seconds from planning a delivery to the outlet having it, over the latest 1000 deliveries, by quantile",
+        labels=["quantile"])
+    ordered = sorted(latencies)
+    for quantile in RECENT_QUANTILES:
+        value = ordered[min(len(ordered) - 1, int(quantile * len(ordered)))] if ordered else float("nan")
+        family.add_metric([str(quantile)], value)
+    return family
 
 
 #: the request methods a label may name; any other verb a client makes up is counted as "other"
