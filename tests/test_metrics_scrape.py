@@ -82,3 +82,10 @@ def test_the_web_serves_no_gauge_histogram_only_honest_snapshots(client: TestCli
     assert "gaugehistogram" not in families.values()
     assert families["syndication_recent_delivery_latency_seconds"] == "gauge"
     assert "_gcount" not in response.text and "_gsum" not in response.text
+
+
+def test_promtool_finds_nothing_to_fix_in_the_web_scrape(client: TestClient, promtool) -> None:  # type: ignore[no-untyped-def]
+    client.get("/articles")
+    client.request("BREW", "/coffee")
+    text = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
+    assert promtool(text) == []

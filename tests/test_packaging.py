@@ -41,6 +41,9 @@ def test_the_wheel_names_its_license_and_every_module_it_imports(wheel: Path) ->
     message = Parser().parsestr(text)
     assert message["License-Expression"] == "MIT"
     assert any(name.endswith("/LICENSE") for name in licenses)
+    urls = dict(value.split(", ", 1) for value in message.get_all("Project-URL") or [])
+    assert {"Homepage", "Documentation", "Issues"} <= set(urls)
+    assert all(url.startswith("https://") for url in urls.values())
     requires = [r.split(";")[0].strip() for r in message.get_all("Requires-Dist") or []]
     # imported at run time by trafilatura's justext; before, only reached through lxml's extra
     assert any(r.lower().replace("-", "_").startswith("lxml_html_clean") for r in requires)

@@ -36,7 +36,12 @@ def _sample(families: dict, family: str, name: str, **labels: str) -> float:
                if sample == name and all(have.get(k) == v for k, v in labels.items()))
 
 
-def test_a_workers_deliveries_and_tasks_are_counted_in_real_histograms(deployment: Deployment) -> None:
+def _text(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+        return answer.read().decode()
+
+
+def test_a_workers_deliveries_and_tasks_are_counted_in_real_histograms(deployment: Deployment, promtool) -> None:  # type: ignore[no-untyped-def]
     port = _free_port()
     deployment.extra_env["SYNDICATION_WORKER_METRICS_PORT"] = str(port)
     store = Store(deployment.database_url)
@@ -75,6 +80,7 @@ def test_a_workers_deliveries_and_tasks_are_counted_in_real_histograms(deploymen
         time.sleep(0.3)
     assert _sample(families, "syndication_task_seconds", "syndication_task_seconds_count", task="syndication.deliver") == 3
     assert _sample(families, "syndication_delivery_latency_seconds", "syndication_delivery_latency_seconds_count") == 2
+    assert promtool(_text(port)) == []
 
 
 def test_a_bad_metrics_port_is_refused_at_start_naming_the_variable() -> None:

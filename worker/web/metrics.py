@@ -3,7 +3,7 @@
 Why read the store on scrape: articles, versions, ledger states and ingest failures live in the database
 that every worker shares, so any one web server can report them whole; counters kept inside worker
 processes would need Prometheus' multiprocess mode and would reset with each worker restart.
-Recent delivery latency (ledger row created → delivered) is a snapshot in gauges by quantile over the
+Recent delivery latency (ledger row created → delivered) is a snapshot in gauges by percentile over the
 latest deliveries; the counting Histograms (every delivery made, every task run) are served by each
 worker on its own port (worker/task_metrics.py), where they are recorded.
 """
@@ -65,21 +65,23 @@ class StoreCollector(Collector):
         yield _recent_latency(data.delivery_latencies)
 
 
-RECENT_QUANTILES = (0.5, 0.9, 0.99, 1.0)
+#: percentiles of the recent-latency snapshot (100: the slowest). Not a "quantile" label: that name is
+#: a summary's, and this is no summary (its window slides, so nothing in it counts up)
+RECENT_PERCENTILES = (50, 90, 99, 100)
 
 
 def _recent_latency(latencies: list[float]) -> GaugeMetricFamily:
-    """How long the latest deliveries took, as gauges by quantile (1 is the slowest): a snapshot of the
+    """How long the latest deliveries took, as gauges by percentile (100: the slowest): a snapshot of the
     store's ledger, which any web server can read whole. The counting Histogram of every delivery made,
     syndication_delivery_latency_seconds, is the workers' own (worker/task_metrics.py)."""
     family = GaugeMetricFamily(
         "syndication_recent_delivery_latency_seconds",
-        "Seconds from planning a delivery to the outlet having it, over the latest 1000 deliveries, by quantile",
-        labels=["quantile"])
+        "Seconds from planning a delivery to the outlet having it, over the latest 1000 deliveries, by percentile",
+        labels=["percentile"])
     ordered = sorted(latencies)
-    for quantile in RECENT_QUANTILES:
-        value = ordered[min(len(ordered) - 1, int(quantile * len(ordered)))] if ordered else float("nan")
-        family.add_metric([str(quantile)], value)
+    for percentile in RECENT_PERCENTILES:
+        value = ordered[min(len(ordered) - 1, percentile * len(ordered) // 100)] if ordered else float("nan")
+        family.add_metric([str(percentile)], value)
     return family
 
 
