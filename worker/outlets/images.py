@@ -7,8 +7,8 @@ for every URL, the stored file (type and size sniffed from the bytes, the bytes 
 is missing. An outlet serves what it can (files written beside the page, uploads, enclosures) and falls
 back to the partner's URL for what is missing, as every outlet did before images travelled.
 
-The body's `<img src>` values are found and rewritten by nh3 with the article contract's allowlist (the
-same as worker/schema/sanitize.py), so the URLs collected at ingest are spelled exactly as the rewrite
+The body's `<img src>` values are found and rewritten by the article contract's own sanitizer
+(worker/schema/sanitize.py, its img_src hook), so the URLs collected at ingest are spelled exactly as the rewrite
 meets them at delivery, and the rewritten body is allowlisted on its way out like every other body.
 """
 from __future__ import annotations
@@ -17,13 +17,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-import nh3
-
 from worker.schema import Article
-from worker.schema.sanitize import BODY_ATTRIBUTES, BODY_TAGS, DROPPED_WITH_CONTENT, WEB_SCHEMES, web_url
+from worker.schema.sanitize import sanitize_body_html
 
 Role = Literal["lead", "body"]
-_URL_ATTRIBUTES = frozenset({("a", "href"), ("img", "src")})
 EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp"}
 
 
@@ -93,26 +90,9 @@ class ArticleImages:
 
 
 def _clean(html: str, base: str | None, src: Callable[[str], str | None]) -> str:
-    """nh3 with the article contract's allowlist; every img src (resolved against `base`) passed to `src`."""
-
-    def filter_attribute(tag: str, attribute: str, value: str) -> str | None:
-        if (tag, attribute) not in _URL_ATTRIBUTES:
-            return value
-        url = web_url(value, base)
-        if url is not None and tag == "img":
-            return src(url)
-        return url
-
-    return nh3.clean(
-        html,
-        tags=set(BODY_TAGS),
-        clean_content_tags=set(DROPPED_WITH_CONTENT),
-        attributes={tag: set(names) for tag, names in BODY_ATTRIBUTES.items()},
-        attribute_filter=filter_attribute,
-        url_schemes=set(WEB_SCHEMES),
-        link_rel=None,
-        strip_comments=True,
-    )
+    """The contract's own sanitizer (worker.schema.sanitize), every img src (resolved against `base`)
+    passed to `src`."""
+    return sanitize_body_html(html, base, img_src=src)
 
 
 def body_image_urls(article: Article) -> list[str]:

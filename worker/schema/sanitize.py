@@ -22,6 +22,7 @@ ever handed something a reader's software would run.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from urllib.parse import quote, urljoin, urlsplit
 
 import nh3
@@ -82,11 +83,14 @@ def plain_text(value: str) -> str:
     return _TEXT_HIDDEN.sub("", value)
 
 
-def sanitize_body_html(html: str, base: str | None = None) -> str:
+def sanitize_body_html(html: str, base: str | None = None,
+                       img_src: Callable[[str], str | None] | None = None) -> str:
     """body_html on the contract's allowlist, every link and image URL absolute http(s).
 
     Idempotent, and a no-op on what worker.extract produced (it ends with the same nh3 allowlist), so
-    validating a stored article again changes neither its body nor its content hash.
+    validating a stored article again changes neither its body nor its content hash. `img_src`, when
+    given, is handed each image's absolute URL and returns what the src becomes (an outlet's own copy):
+    outlets rewrite images through the same allowlist instead of a second one.
     """
     if not html:
         return ""
@@ -94,7 +98,10 @@ def sanitize_body_html(html: str, base: str | None = None) -> str:
     def filter_attribute(tag: str, attribute: str, value: str) -> str | None:
         # nh3 has already dropped the absolute URLs of other schemes; this resolves the relative ones
         # with urljoin, as worker.http.urls.join_http does at extraction, so both agree on every link
-        return web_url(value, base) if (tag, attribute) in _URL_ATTRIBUTES else value
+        if (tag, attribute) not in _URL_ATTRIBUTES:
+            return value
+        url = web_url(value, base)
+        return img_src(url) if url is not None and img_src is not None and tag == "img" else url
 
     return nh3.clean(
         html,
