@@ -84,13 +84,11 @@ def _declared(services: Services, source: Source, url: str) -> tuple[Page, Artic
     stands for the link itself: the item's URL is not an alias of the article, and nothing about it is
     kept for a conditional GET of the article's page.
     """
-    store = services.store
-    link = store.known_link(source.id, url)
+    link = services.store.declared_item(source.id, url)
     if link is None:
         return None
-    stored = store.known_link_item(source.id, url)
-    if stored is not None:
-        item = DeclaredArticle.model_validate_json(stored)
+    if link.item is not None:
+        item = DeclaredArticle.model_validate_json(link.item)
     elif link.item_url is not None and link.item_kind is not None:
         kind = discovery_kind(link.item_kind)()
         try:

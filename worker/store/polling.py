@@ -70,6 +70,15 @@ class LinkSeen:
 
 
 @dataclass(frozen=True)
+class DeclaredItem:
+    """A structured source's hand-over for one link (see LinkSeen.item / item_url)."""
+
+    item: str | None
+    item_url: str | None
+    item_kind: str | None
+
+
+@dataclass(frozen=True)
 class KnownLink:
     source_id: str
     url: str
@@ -293,11 +302,17 @@ class PollingStore(StoreBase):
             return _known_link(row) if row is not None else None
 
     @translate_errors
-    def known_link_item(self, source_id: str, url: str) -> str | None:
-        """The declared article stored with the link (JSON), if a structured source handed one over."""
+    def declared_item(self, source_id: str, url: str) -> DeclaredItem | None:
+        """What a structured source handed over for the link: the declared article (JSON), or where it is
+        fetched alone and by which kind; None when the link has neither (scrape its page). One SELECT:
+        every ingest asks, whatever its source."""
+        query = select(KnownLinkRow.item, KnownLinkRow.item_url, KnownLinkRow.item_kind).where(
+            KnownLinkRow.source_id == source_id, KnownLinkRow.url == url)
         with self._reading() as session:
-            return session.scalar(select(KnownLinkRow.item).where(
-                KnownLinkRow.source_id == source_id, KnownLinkRow.url == url))
+            row = session.execute(query).first()
+        if row is None or (row.item is None and row.item_url is None):
+            return None
+        return DeclaredItem(item=row.item, item_url=row.item_url, item_kind=row.item_kind)
 
     @translate_errors
     def known_links(self, source_id: str, since: datetime | None = None) -> list[str]:
