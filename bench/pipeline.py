@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The whole pipeline, end to end (poll → ingest → deliver), against the cost of extraction alone.
 
-    python bench/pipeline.py [--articles 100,1000] [--workers 1,2] [--large] [--bench-dir DIR] [--timeout S]
+    python bench/pipeline.py [--articles 100,1000] [--workers 1,2] [--large] [--bench-dir DIR] [--timeout S] [--profile]
 
 For each (N articles, K worker processes): a loopback partner site whose sitemap lists N article pages,
 a loopback webhook outlet (tests/support/webhook_receiver.py, signatures checked), real Redis (REDIS_URL,
@@ -28,6 +28,10 @@ divided by extraction-only pages/s. A ratio of 1.0 with K=1 would mean the queue
 delivery cost nothing; with K processes the ceiling is about K (less what Redis, the site, the
 receiver and this script take from the same CPUs: the CPU count is printed).
 
+`--profile` samples every worker process with py-spy (`pip install py-spy`; bench/profiling/stages.py) and
+prints, per run, the workers' CPU milliseconds per article by stage (extraction, broker, store, fetch, outlet, serialization, images,
+config, flow, other): where the time outside extraction goes.
+
 `--large` adds N = 10,000 (about 2 x 190 MB of page bytes served, minutes per run). Figures only, no
 asserts: judging them is for the reader, so a slow machine never fails a build.
 """
@@ -38,7 +42,10 @@ import gzip
 import os
 import random
 import re
+import shutil
+import signal
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import threading
@@ -60,6 +67,9 @@ from tests.support.partner_site import PartnerSite, Response, _etag
 from tests.support.webhook_receiver import Received, WebhookReceiver
 from worker.config import Source
 from worker.embedded_redis import redis_url_or_private
+
+sys.path.insert(0, str(REPO / "bench"))
+from profiling import stages  # noqa: E402
 
 SECRET_ENV = "BENCH_PIPELINE_WEBHOOK_SECRET"
 SECRET = "bench-pipeline-secret"
@@ -345,14 +355,31 @@ class RunResult:
     cpu_workers: float = 0.0
     cpu_harness: float = 0.0
     cpu_machine: float = 0.0
+    #: with --profile: the worker CPU by stage (bench/profiling/stages.py)
+    profile: str = ""
 
 
-def run_pipeline(pages: PageSet, articles: int, workers: int, redis: str, timeout: float) -> RunResult:
+#: py-spy's samples per second (of wall time; only busy samples are kept)
+SPY_RATE = 250
+
+
+def _spy(pid: int, output: Path) -> subprocess.Popen[bytes]:
+    """py-spy sampling a worker and its pool children from outside (no slowdown, C time included)."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    return subprocess.Popen([spy, "record", "--pid", str(pid), "--subprocesses", "--nonblocking",
+                             "--rate", str(SPY_RATE), "--format", "raw", "--output", str(output)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def run_pipeline(pages: PageSet, articles: int, workers: int, redis: str, timeout: float,
+                 profile: bool = False) -> RunResult:
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp, \
             BenchPartner(pages, articles) as site, TimedReceiver(SECRET) as receiver:
         base = Path(tmp)
         deployment = Deployment(base=base, redis_url=redis, key_prefix=f"bench-{uuid.uuid4().hex[:8]}:",
                                 extra_env={SECRET_ENV: SECRET})
+        samples = base / "py-spy.txt"
+        spies: list[subprocess.Popen[bytes]] = []
         deployment.write_config(
             outlets_yaml=("outlets:\n  - id: hook\n    kind: webhook\n"
                           f"    url: {receiver.url}\n    secret_env: {SECRET_ENV}\n    timeout: 30\n"),
@@ -364,8 +391,8 @@ sources:
     allow_private_networks: [127.0.0.1/8]
     ignore_robots: true
     ignore_robots_reason: a benchmark partner on loopback
-    rate_limit_per_second: 100000
-    rate_limit_burst: 10000
+    rate_limit_per_second: 1000
+    rate_limit_burst: 1000
     discover:
       - {{kind: sitemap, url: '{site.sitemap_url}'}}
 """)
@@ -373,6 +400,8 @@ sources:
         site.prepare()
         try:
             processes = [deployment.start_worker(concurrency=1) for _ in range(workers)]
+            if profile:
+                spies = [_spy(process.pid, samples.with_suffix(f".{n}.txt")) for n, process in enumerate(processes)]
             app = deployment.app()
             sampler = RssSampler([p.pid for p in processes])
             sampler.sample()
@@ -398,7 +427,16 @@ sources:
             cpu_harness = time.process_time() - harness_before
             cpu_machine = machine_cpu_seconds() - machine_before
         finally:
+            for spy in spies:
+                spy.send_signal(signal.SIGINT)  # py-spy writes its samples when interrupted
+                spy.wait(timeout=60)
             deployment.stop_all()
+        if profile:
+            merged = samples.with_suffix(".all.txt")
+            merged.write_text("".join(p.read_text() for p in sorted(base.glob("py-spy.*.txt"))))
+            profile_report = stages.report(merged, articles, SPY_RATE)
+        else:
+            profile_report = ""
 
         sitemap_at = min(r.at for r in site.requests if r.path == "/sitemap.xml")
         fetched_at = {}
@@ -428,6 +466,7 @@ sources:
             rss_process=[sampler.peak_process.get(p.pid, 0) for p in processes],
             bad_signatures=sum(not r.signature_ok for r in receiver.requests),
             cpu_workers=cpu_workers, cpu_harness=cpu_harness, cpu_machine=cpu_machine,
+            profile=profile_report,
         )
 
 
@@ -445,6 +484,8 @@ def main() -> None:
     parser.add_argument("--extract-pages", type=int, default=1000,
                         help="extraction-only is timed on the first min(N, this) pages (default 1000)")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per run before giving up")
+    parser.add_argument("--profile", action="store_true",
+                        help="sample every worker process with py-spy and print CPU ms per article by stage")
     args = parser.parse_args()
     sizes = [int(n) for n in args.articles.split(",") if n.strip()] + ([10_000] if args.large else [])
     counts = [int(k) for k in args.workers.split(",") if k.strip()]
@@ -465,7 +506,7 @@ def main() -> None:
             print(f"N={articles}: extraction alone, one process: {alone:.1f} pages/s "
                   f"({sampled} pages, {errors} extraction errors)", flush=True)
             for workers in counts:
-                result = run_pipeline(pages, articles, workers, redis, args.timeout)
+                result = run_pipeline(pages, articles, workers, redis, args.timeout, args.profile)
                 results.append(result)
                 rss = ", ".join(f"{_mb(t)} MB (largest process {_mb(p)} MB)"
                                 for t, p in zip(result.rss_tree, result.rss_process, strict=True))
@@ -481,6 +522,8 @@ def main() -> None:
                       f"{1000 / alone:.1f} ms), harness (site + receiver + watcher) {result.cpu_harness * per:.1f} ms, "
                       f"rest of the machine (Redis, ...) "
                       f"{(result.cpu_machine - result.cpu_workers - result.cpu_harness) * per:.1f} ms", flush=True)
+                if result.profile:
+                    print(result.profile, flush=True)
 
     print("\nsummary (ratio = pipeline articles/s ÷ single-process extraction pages/s on the same pages)")
     print(f"{'N':>6} {'K':>2} {'art/s':>7} {'p50 s':>7} {'p95 s':>7} {'peak RSS/worker MB':>20} "
