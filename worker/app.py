@@ -25,10 +25,12 @@ from worker.logging_setup import install_celery_logging
 from worker.settings import Settings, load_settings
 from worker.flow.time_limits import task_annotations
 
-QUEUES = ("poll", "ingest", "deliver")
+#: `schedule` carries beat's tick alone: on the poll queue it waited behind the polls it had sent (up to
+#: every source after a burst) and expired unrun
+QUEUES = ("schedule", "poll", "ingest", "deliver")
 #: one direct exchange; each queue is bound under its own name as routing key. Declared explicitly:
 #: `Queue(name)` alone takes Celery's defaults (the default exchange and key, "ingest", for every
-#: queue), so a message sent through the exchange by key landed in all three queues or in none.
+#: queue), so a message sent through the exchange by key landed in all the queues or in none.
 EXCHANGE = Exchange("syndication", type="direct")
 FALLBACK_REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -77,7 +79,7 @@ def create_app(settings: Settings | None = None) -> Celery:
         task_default_exchange_type=EXCHANGE.type,
         task_default_routing_key="ingest",
         task_routes={
-            "syndication.schedule_polls": {"queue": "poll"},
+            "syndication.schedule_polls": {"queue": "schedule"},
             "syndication.poll_source": {"queue": "poll"},
             "syndication.ingest": {"queue": "ingest"},
             "syndication.deliver": {"queue": "deliver"},

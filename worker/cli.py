@@ -257,7 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_import)
 
     p = commands.add_parser("worker", help="run a Celery worker (starts a private Redis when REDIS_URL is unset)")
-    p.add_argument("-Q", "--queues", default="poll,ingest,deliver", help="queues to consume (default: poll,ingest,deliver)")
+    p.add_argument("-Q", "--queues", default="schedule,poll,ingest,deliver",
+                   help="queues to consume (default: schedule,poll,ingest,deliver)")
     p.add_argument("-c", "--concurrency", type=int, default=2, help="worker processes (default 2)")
     p.add_argument("--pool", choices=["prefork", "solo", "threads"], help="Celery pool (default prefork)")
     p.add_argument("--hostname", help="Celery node name (default: celery@HOST)")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
@@ -30,6 +31,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from celery.result import AsyncResult
 from celery.signals import worker_init, worker_process_shutdown
 from celery.utils.time import get_exponential_backoff_interval
+from kombu import Producer
 from redis.exceptions import LockError
 
 from worker.app import app, broker_url_for
@@ -46,7 +48,7 @@ from worker.flow.ingest import ingest_url
 from worker.flow.services import Services
 from worker.flow.withdraw import withdraw_article
 from worker.flow.poll import poll_source as run_poll
-from worker.flow.schedule import claim_due_sources, poll_lock_key
+from worker.flow.schedule import PollSchedule, dispatch_due, plan_for, poll_lock_key
 from worker.settings import load_settings
 from worker.store import DeliveryState
 from worker.flow.sweep import sweep as sweep_stuck_work
@@ -174,17 +176,23 @@ def held_lock(name: str, ttl: float) -> Iterator[Callable[[], None] | None]:
 
 
 @app.task(bind=True, name="syndication.schedule_polls", ignore_result=True)
-def schedule_polls(self: Task) -> list[str]:
-    """Beat's tick: dispatch a poll for each due source (config re-read when it changes, so edits apply)."""
-    return dispatch_due_polls(services(), enqueue_poll)
+def schedule_polls(self: Task) -> int:
+    """Beat's tick (on its own queue, `schedule`, never behind the polls it sends): dispatch a poll for
+    each due source; returns how many."""
+    return len(dispatch_due_polls(services()))
 
 
-def dispatch_due_polls(svc: Services, dispatch: Callable[[str], object]) -> list[str]:
+def dispatch_due_polls(svc: Services, dispatch: Callable[[str], object] | None = None, *,
+                       now: float | None = None) -> list[str]:
     """Claim and dispatch the due sources of the Services' config: the last good one, as ingest uses.
 
-    Why not load_config here: one broken live edit of sources.yaml then failed every tick, so no source
-    was polled until someone fixed the file. svc.config keeps the last good config and logs why the edit
-    was ignored; only a worker that never had a good config has nothing to schedule (logged each tick).
+    Why svc.config and not load_config: one broken live edit of sources.yaml then failed every tick, so no
+    source was polled until someone fixed the file. svc.config keeps the last good config and logs why the
+    edit was ignored; only a worker that never had a good config has nothing to schedule (logged each tick).
+    The schedule itself (worker/flow/schedule.py) is synced with the config only when it changed.
+
+    `dispatch` None sends the polls through one producer (one broker connection) for the whole tick;
+    `now` (seconds since the epoch) is the clock, given by tests and the bench.
     """
     try:
         config = svc.config
@@ -192,7 +200,12 @@ def dispatch_due_polls(svc: Services, dispatch: Callable[[str], object]) -> list
         log.error("no source scheduled: the config has never loaded: %s", exc)
         return []
     assert svc.redis_client is not None
-    return claim_due_sources(svc.redis_client, svc.settings.redis_key_prefix, config.sources.values(), dispatch)
+    schedule = PollSchedule(svc.redis_client, svc.settings.redis_key_prefix, svc.settings.scheduler_tick)
+    moment = time.time() if now is None else now
+    if dispatch is not None:
+        return dispatch_due(schedule, plan_for(config), moment, dispatch)
+    with poll_sender() as send:
+        return dispatch_due(schedule, plan_for(config), moment, send)
 
 
 @app.task(bind=True, name="syndication.poll_source", throws=(PermanentError,), max_retries=None)
@@ -318,15 +331,24 @@ def sweep(self: Task) -> dict[str, list[str]]:
 # the web console passes the app it built for its deployment's broker (worker/ops/context.py), since one
 # process may serve several deployments. Either way the message is the task's own name and arguments.
 
-def _send(task: Task, args: tuple[Any, ...], kwargs: dict[str, Any] | None, via: Celery | None) -> AsyncResult:
+def _send(task: Task, args: tuple[Any, ...], kwargs: dict[str, Any] | None, via: Celery | None,
+          producer: Producer | None = None) -> AsyncResult:
     if via is None:
-        return task.apply_async(args, kwargs)
-    return via.send_task(task.name, args, kwargs, ignore_result=task.ignore_result)
+        return task.apply_async(args, kwargs, producer=producer)
+    return via.send_task(task.name, args, kwargs, ignore_result=task.ignore_result, producer=producer)
 
 
-def enqueue_poll(source_id: str, *, via: Celery | None = None) -> AsyncResult:
-    """Queue a poll of one source (syndication.poll_source, on the poll queue)."""
-    return _send(poll_source, (source_id,), None, via)
+def enqueue_poll(source_id: str, *, via: Celery | None = None, producer: Producer | None = None) -> AsyncResult:
+    """Queue a poll of one source (syndication.poll_source, on the poll queue); `producer`: one of poll_sender's."""
+    return _send(poll_source, (source_id,), None, via, producer)
+
+
+@contextmanager
+def poll_sender(*, via: Celery | None = None) -> Iterator[Callable[[str], AsyncResult]]:
+    """enqueue_poll for many sources through one producer: one broker connection for a tick's whole batch,
+    not one acquired from the pool (and its routing looked up) per message."""
+    with (via or app).producer_or_acquire() as producer:
+        yield lambda source_id: enqueue_poll(source_id, via=via, producer=producer)
 
 
 def enqueue_ingest(source_id: str, url: str, outlet_ids: list[str] | None = None, *,
