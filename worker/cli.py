@@ -83,12 +83,14 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from worker.config import load_config
+    from worker.config import describe_source_files, load_config
     from worker.settings import load_settings
 
     settings = load_settings()
     config = load_config(settings.config_dir)
     print(f"{settings.config_dir}: {len(config.sources)} sources, {len(config.outlets)} outlets: OK")
+    for line in describe_source_files(settings.config_dir, config):  # only when sources.d/ holds files
+        print(line)
     return 0
 
 
@@ -178,8 +180,13 @@ def cmd_articles(args: argparse.Namespace) -> int:
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
+    from worker.config import describe_source_files
     from worker.ops.sources import print_sources
+    from worker.settings import load_settings
 
+    origins = describe_source_files(load_settings().config_dir)  # only when sources.d/ holds files
+    if origins:
+        print("sources from:\n" + "\n".join(origins), file=sys.stderr)
     return print_sources()
 
 
@@ -277,7 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["json", "ninjs", "html", "text"], default="text")
     p.set_defaults(func=cmd_articles)
 
-    p = commands.add_parser("sources", help="every source with its polling health (ok, failing, idle)")
+    p = commands.add_parser("sources", help="every source (sources.yaml, sources.d/) with its polling health "
+                                            "(ok, failing, idle)")
     p.set_defaults(func=cmd_sources)
 
     p = commands.add_parser("poll", help="poll one source now (the Run Now button)")
@@ -307,7 +315,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("schema", help="print the canonical article's JSON Schema")
     p.set_defaults(func=cmd_schema)
 
-    p = commands.add_parser("check", help="validate config/sources.yaml and config/outlets.yaml")
+    p = commands.add_parser("check", help="validate config/sources.yaml, config/sources.d/*.yaml and "
+                                          "config/outlets.yaml")
     p.set_defaults(func=cmd_check)
 
     p = commands.add_parser("migrate", help="create or upgrade the store's tables (DATABASE_URL)")

@@ -1,23 +1,30 @@
-"""sources.yaml and outlets.yaml → validated models.
+"""sources.yaml, sources.d/*.yaml and outlets.yaml → validated models.
 
 A bad config file is the most common operator mistake, so every error names the file, the line, the
-entry (by its id when it has one) and the field. pydantic gives the field path; PyYAML's node tree gives
-the line: we walk the composed nodes along pydantic's `loc` to find it.
+entry (by its id when it has one) and the field. pydantic gives the field path; the YAML node tree gives
+the line (yamlfile.py walks it along pydantic's `loc`, composing it only when there is an error to
+report: a config of 100,000 sources is read by libyaml in seconds).
 
-The package holds this module (the models and loaders), patterns.py (operator patterns on RE2),
-allow_entries.py (the allow_private_networks syntax) and kinds.py (plug-in kinds by name). May import:
+Sources come from sources.yaml and, for operators with many partners, from the files of sources.d/
+(each with the same `sources:` list, merged after sources.yaml in file-name order); a source id is unique
+across all of them.
+
+The package holds this module (the models and loaders), yamlfile.py (a YAML file read fast, its errors
+located), patterns.py (operator patterns on RE2), allow_entries.py (the allow_private_networks syntax),
+kinds.py (plug-in kinds by name) and watch.py (whether the config's files changed). May import:
 worker.errors, worker.css, worker.schema; never the layers it configures (outlets, discover, http) nor
 Celery, flow, ops, web or cli.
 """
 from __future__ import annotations
 
+import os
 import re
-from collections import deque
+from collections import Counter
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from worker.css import css_to_xpath
@@ -26,12 +33,30 @@ from worker.config.patterns import pattern_problem
 from worker.schema import DEFAULT_ATTRIBUTION_TEMPLATE, Rights
 from worker.config.allow_entries import parse_allow_entry
 from worker.config.kinds import DISCOVERY_KINDS, OUTLET_KINDS, options_problems
+from worker.config.yamlfile import YamlFile, gc_paused, position, read_yaml
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 #: longest poll interval: 30 days (a partner polled less often than that is imported by hand)
 MAX_INTERVAL_SECONDS = 30 * 24 * 3600
 #: longest updates window, re-check period or idle alert: about a year (366 days)
 MAX_HOURS = 366 * 24
+
+
+@lru_cache(maxsize=4096)
+def _css_problem(selector: str) -> str | None:
+    """Why `selector` is not valid CSS, or None. Cached: the same selectors recur across many sources,
+    and translating each copy was half the cost of validating a source."""
+    try:
+        css_to_xpath(selector)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _refuse_invalid_css(selector: str) -> None:
+    problem = _css_problem(selector)
+    if problem is not None:
+        raise ValueError(problem)
 
 
 class Selectors(BaseModel):
@@ -52,14 +77,14 @@ class Selectors(BaseModel):
     @classmethod
     def _valid_css(cls, value: str | None) -> str | None:
         if value is not None:
-            css_to_xpath(value)  # a typo in a selector is a config error, caught at load, not per page
+            _refuse_invalid_css(value)  # a typo in a selector is a config error, caught at load, not per page
         return value
 
     @field_validator("drop")
     @classmethod
     def _valid_css_list(cls, value: list[str]) -> list[str]:
         for selector in value:
-            css_to_xpath(selector)
+            _refuse_invalid_css(selector)
         return value
 
 
@@ -211,6 +236,8 @@ class OutletsFile(BaseModel):
 class Config(BaseModel):
     sources: dict[str, Source]
     outlets: dict[str, OutletConfig]
+    #: source id -> the file it is configured in (sources.yaml or one of sources.d/)
+    source_files: dict[str, Path] = Field(default_factory=dict)
 
     def source(self, source_id: str) -> Source:
         try:
@@ -227,173 +254,55 @@ class Config(BaseModel):
             raise UnknownOutletError(f"no outlet {outlet_id!r} in outlets.yaml (known: {known})") from None
 
 
-# --- locating errors --------------------------------------------------------------------------------
+#: the files and the folder load_config reads, in a config folder
+SOURCES_FILE = "sources.yaml"
+OUTLETS_FILE = "outlets.yaml"
+SOURCES_DIR = "sources.d"
 
-def _node_at(node: yaml.Node | None, loc: tuple[Any, ...]) -> yaml.Node | None:
-    """The deepest YAML node along a pydantic error location (so the line is as precise as it can be)."""
-    for key in loc:
-        if isinstance(node, yaml.MappingNode):
-            match = next((v for k, v in node.value if getattr(k, "value", None) == key), None)
-            if match is None:
-                return node
-            node = match
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-            node = node.value[key]
-        else:
-            return node
-    return node
-
-
-def _entry_name(data: Any, loc: tuple[Any, ...]) -> str | None:
-    if len(loc) >= 2 and isinstance(loc[1], int) and isinstance(data, dict):
-        items = data.get(loc[0])
-        if isinstance(items, list) and loc[1] < len(items):
-            item = items[loc[1]]
-            if isinstance(item, dict) and item.get("id"):
-                return f"{loc[0][:-1]} {item['id']!r}"
-            return f"{loc[0][:-1]} #{loc[1] + 1}"
-    return None
-
-
-def describe_error(path: Path, root: yaml.Node | None, data: Any, loc: tuple[Any, ...], message: str,
-                   node_loc: tuple[Any, ...] | None = None) -> str:
-    """'file, line N, source 'id', field 'a.b': message'; the line is that of `node_loc` when given (a
-    field named differently from where it sits in the file), else of `loc`."""
-    node = _node_at(root, loc if node_loc is None else node_loc)
-    line = f", line {node.start_mark.line + 1}" if node is not None else ""
-    entry = _entry_name(data, loc)
-    field_path = ".".join(str(p) for p in loc[2:] if not isinstance(p, int)) if entry else ".".join(map(str, loc))
-    parts = [f"{path}{line}"]
-    if entry:
-        parts.append(entry)
-    if field_path:
-        parts.append(f"field {field_path!r}")
-    return ", ".join(parts) + f": {message}"
-
-
-def _entry_of(list_key: Any, index: int, item: yaml.Node) -> str | None:
-    """'source 'id'' / 'outlet #2' for an item of the top-level sources/outlets list, read off the node
-    tree (the loaded data has already lost whatever a duplicate key replaced)."""
-    if list_key not in ("sources", "outlets"):
-        return None
-    if isinstance(item, yaml.MappingNode):
-        for key, value in item.value:
-            if getattr(key, "value", None) == "id" and isinstance(value, yaml.ScalarNode) and value.value:
-                return f"{list_key[:-1]} {value.value!r}"
-    return f"{list_key[:-1]} #{index + 1}"
-
-
-def _position(mark: yaml.Mark, other: yaml.Mark) -> str:
-    return f"line {mark.line + 1}" + (f" column {mark.column + 1}" if mark.line == other.line else "")
-
-
-def _duplicate_keys(path: Path, root: yaml.Node | None) -> list[str]:
-    """Every key written twice in one mapping, named with both lines.
-
-    Why: YAML (and PyYAML) silently keeps the last of two equal keys, so a second
-    `allow_private_networks:` further down a source replaces the first, and a second `sources:` at the
-    end of the file (an empty one) drops every source while the file still "loads". PyYAML has no
-    strict mode, so the composed node tree is walked here (iteratively, each node once: aliases share
-    nodes, and a recursive alias must not loop).
-    """
-    found: list[tuple[int, str]] = []
-    # (node, field path below the entry, entry name)
-    pending: deque[tuple[yaml.Node, tuple[Any, ...], str | None]] = deque([(root, (), None)] if root is not None else [])
-    visited: set[int] = set()
-    while pending:
-        node, loc, entry = pending.popleft()  # breadth first: an anchored node is named where it is defined
-        if id(node) in visited:
-            continue
-        visited.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            first: dict[tuple[str, str], yaml.Mark] = {}
-            for key, value in node.value:
-                if not isinstance(key, yaml.ScalarNode):
-                    pending.append((value, loc, entry))
-                    continue
-                identity = (key.tag, key.value)
-                if identity in first:
-                    earlier, mark = first[identity], key.start_mark
-                    parts = [f"{path}, line {mark.line + 1}", *([entry] if entry else []),
-                             "field " + repr(".".join(str(p) for p in (*loc, key.value)))]
-                    found.append((mark.line, ", ".join(parts) + f": key {key.value!r} is given twice, on "
-                                  f"{_position(earlier, mark)} and {_position(mark, earlier)}; YAML would "
-                                  "silently keep only the last one, so remove or merge one of them"))
-                else:
-                    first[identity] = key.start_mark
-                pending.append((value, (*loc, key.value), entry))
-        elif isinstance(node, yaml.SequenceNode):
-            for index, item in enumerate(node.value):
-                named = _entry_of(loc[0], index, item) if entry is None and len(loc) == 1 else None
-                pending.append((item, () if named else (*loc, index), named or entry))
-    return [message for _, message in sorted(found, key=lambda pair: pair[0])]
-
-
-def _load_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found (copy the example from the project's config/ folder)") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start} of the file: {exc.reason}); "
-                          "save it as UTF-8") from None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"{path}{where}: not valid YAML: {exc.problem}") from None
-    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (control characters, NUL)
-        line = text.count("\n", 0, exc.position) + 1
-        raise ConfigError(f"{path}, line {line}: not valid YAML: character #x{exc.character:04x} is not "
-                          "allowed in YAML") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    except RecursionError:  # PyYAML's parser recurses once per nesting level
-        raise ConfigError(f"{path}: not valid YAML: nested too deeply") from None
-    data = data if data is not None else {}
-    duplicates = _duplicate_keys(path, root)
-    if duplicates:
-        raise ConfigError("\n".join(duplicates))
-    return data, root
-
-
-def _validate(model: type[BaseModel], path: Path) -> BaseModel:
-    data, root = _load_yaml(path)
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        messages = [describe_error(path, root, data, tuple(e["loc"]), e["msg"]) for e in exc.errors()]
-        raise ConfigError("\n".join(messages)) from None
-
-
-def _check_unique(path: Path, kind: str, ids: list[str]) -> None:
-    seen: set[str] = set()
-    for item_id in ids:
-        if item_id in seen:
-            raise ConfigError(f"{path}: {kind} id {item_id!r} is used twice; ids must be unique")
-        seen.add(item_id)
+#: (loc named in the message, loc of the node whose line is given, message)
+Problem = tuple[tuple[Any, ...], tuple[Any, ...], str]
 
 
 def _load_entries(path: Path, model: type[BaseModel], kind: str, entries_of: Callable[[Any], list[Any]],
-                  problems_of: Callable[[int, Any], list[tuple[tuple[Any, ...], tuple[Any, ...], str]]],
-                  ) -> list[Any]:
+                  problems_of: Callable[[int, Any], list[Problem]]) -> list[Any]:
     """A file's entries, validated as `model`, ids unique, and each entry's plug-in options checked by
-    `problems_of(index, entry)` -> (loc named in the message, loc of the node whose line is given,
-    message); every problem of the file reported at once, each with its line."""
-    parsed = _validate(model, path)
-    entries = entries_of(parsed)
-    _check_unique(path, kind, [e.id for e in entries])
-    data, root = _load_yaml(path)
-    problems = [describe_error(path, root, data, named, message, node_loc=at)
-                for index, entry in enumerate(entries) for named, at, message in problems_of(index, entry)]
+    `problems_of(index, entry)`; every problem of the file reported at once, each with its line. The
+    file is read once; its lines are looked up (the node tree composed) only when there is a problem."""
+    with gc_paused():
+        document = read_yaml(path)
+        try:
+            parsed = model.model_validate(document.data)
+        except ValidationError as exc:
+            raise ConfigError("\n".join(document.describe(tuple(e["loc"]), e["msg"])
+                                         for e in exc.errors())) from None
+        entries = entries_of(parsed)
+        _check_unique(document, kind, [e.id for e in entries])
+        problems = [document.describe(named, message, node_loc=at)
+                    for index, entry in enumerate(entries) for named, at, message in problems_of(index, entry)]
     if problems:
         raise ConfigError("\n".join(problems))
     return entries
 
 
-def _discovery_problems(index: int, source: Source) -> list[tuple[tuple[Any, ...], tuple[Any, ...], str]]:
+def _check_unique(document: YamlFile, kind: str, ids: list[str]) -> None:
+    """Refuse an id given to two entries of one file, naming the lines of both."""
+    first: dict[str, int] = {}
+    messages = []
+    for index, item_id in enumerate(ids):
+        if item_id not in first:
+            first[item_id] = index
+            continue
+        where = (f"{kind}s", index, "id")
+        earlier, later = document.mark_of((f"{kind}s", first[item_id], "id")), document.mark_of(where)
+        assert earlier is not None and later is not None  # both entries are in the file
+        messages.append(document.describe(where, f"{kind} id {item_id!r} is used twice, on "
+                                          f"{position(earlier, later)} and {position(later, earlier)}; "
+                                          "ids must be unique"))
+    if messages:
+        raise ConfigError("\n".join(messages))
+
+
+def _discovery_problems(index: int, source: Source) -> list[Problem]:
     found = []
     for number, entry in enumerate(source.discover):
         at = ("sources", index, "discover", number)
@@ -406,7 +315,7 @@ def _discovery_problems(index: int, source: Source) -> list[tuple[tuple[Any, ...
     return found
 
 
-def _outlet_problems(index: int, outlet: OutletConfig) -> list[tuple[tuple[Any, ...], tuple[Any, ...], str]]:
+def _outlet_problems(index: int, outlet: OutletConfig) -> list[Problem]:
     return [(("outlets", index, *loc), ("outlets", index, *loc), message)
             for loc, message in options_problems(outlet.kind, outlet.options, OUTLET_KINDS, "outlet",
                                                        needs="publish")]
@@ -424,10 +333,91 @@ def load_outlets(path: Path) -> dict[str, OutletConfig]:
     return {o.id: o for o in outlets}
 
 
-def load_config(config_dir: Path) -> Config:
-    sources_path = config_dir / "sources.yaml"
-    outlets_path = config_dir / "outlets.yaml"
-    sources = load_sources(sources_path)
-    outlets = load_outlets(outlets_path) if outlets_path.exists() else {}
-    return Config(sources=sources, outlets=outlets)
+def sources_dir_files(config_dir: Path) -> list[Path]:
+    """config/sources.d/*.yaml, sorted by file name; hidden files (an editor's .#x.yaml) are left out."""
+    directory = config_dir / SOURCES_DIR
+    try:
+        entries = list(os.scandir(directory))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return [directory / e.name for e in sorted(entries, key=lambda e: e.name)
+            if e.name.endswith(".yaml") and not e.name.startswith(".") and e.is_file()]
 
+
+def source_files(config_dir: Path) -> list[Path]:
+    """The files sources come from, in the order they are merged: sources.yaml (when there is one, or
+    when nothing else holds sources: then its absence is the error), then sources.d/*.yaml by name."""
+    directory_files = sources_dir_files(config_dir)
+    main = config_dir / SOURCES_FILE
+    return ([main] if main.exists() or not directory_files else []) + directory_files
+
+
+def config_files(config_dir: Path) -> list[Path]:
+    """Every file load_config reads (or would, once it exists): what a change of the config is a change
+    of (Services re-reads the config when one of them changes, appears or goes)."""
+    return [config_dir / SOURCES_FILE, *sources_dir_files(config_dir), config_dir / OUTLETS_FILE]
+
+
+def describe_source_files(config_dir: Path, config: Config | None = None, listed: int = 10) -> list[str]:
+    """Where the sources come from, for `syndicate check` and `syndicate sources`: a line per file (with
+    its count of sources when `config` is given), the files of sources.d/ summarised past `listed` of
+    them. Empty when sources.yaml is the only file (the usual case says nothing new)."""
+    directory_files = sources_dir_files(config_dir)
+    if not directory_files:
+        return []
+    counts = Counter(config.source_files.values()) if config is not None else None
+
+    def line(path: Path) -> str:
+        return f"  {counts[path]} sources from {path}" if counts is not None else f"  {path}"
+
+    main = config_dir / SOURCES_FILE
+    lines = [line(main)] if main.exists() else []
+    if len(directory_files) <= listed:
+        return lines + [line(path) for path in directory_files]
+    total = f"{sum(counts[p] for p in directory_files)} sources from " if counts is not None else ""
+    return lines + [f"  {total}{len(directory_files)} files in {config_dir / SOURCES_DIR}/ "
+                    f"({directory_files[0].name} ... {directory_files[-1].name})"]
+
+
+def load_all_sources(config_dir: Path) -> tuple[dict[str, Source], dict[str, Path]]:
+    """Every source of the folder (sources.yaml, then sources.d/*.yaml by name) and the file each came
+    from. Every file is validated alone and all their errors are reported together; an id given in two
+    files is refused naming both files and lines."""
+    sources: dict[str, Source] = {}
+    origin: dict[str, tuple[Path, int]] = {}
+    errors: list[str] = []
+    for path in source_files(config_dir):
+        try:
+            loaded = load_sources(path)
+        except ConfigError as exc:
+            errors.append(exc.reason)
+            continue
+        for index, (source_id, source) in enumerate(loaded.items()):
+            if source_id in origin:
+                errors.append(_id_in_two_files(source_id, origin[source_id], (path, index)))
+                continue
+            sources[source_id] = source
+            origin[source_id] = (path, index)
+    if errors:
+        raise ConfigError("\n".join(errors))
+    return sources, {source_id: path for source_id, (path, _) in origin.items()}
+
+
+def _id_in_two_files(source_id: str, first: tuple[Path, int], second: tuple[Path, int]) -> str:
+    """The refusal of one source id in two files. The files are read again for the lines: this is the
+    error path, and keeping every file's node tree for it would cost the common path."""
+    def where(path: Path, index: int) -> str:
+        line = read_yaml(path).line_of(("sources", index, "id"))
+        return f"{path}, line {line}" if line is not None else str(path)
+
+    return (f"{where(*second)}, source {source_id!r}, field 'id': source id {source_id!r} is used twice, in "
+            f"{where(*first)} and in {where(*second)}; ids must be unique across sources.yaml and sources.d/")
+
+
+def load_config(config_dir: Path) -> Config:
+    """sources.yaml, sources.d/*.yaml and outlets.yaml (optional) of the folder, validated."""
+    with gc_paused():
+        sources, files = load_all_sources(config_dir)
+        outlets_path = config_dir / OUTLETS_FILE
+        outlets = load_outlets(outlets_path) if outlets_path.exists() else {}
+        return Config(sources=sources, outlets=outlets, source_files=files)
