@@ -14,7 +14,8 @@ from functools import cached_property
 
 import redis
 
-from worker.config import Config, load_config
+from worker.config import Config, config_files, load_config
+from worker.config.watch import Snapshot
 from worker.errors import ConfigError
 from worker.http.client import Client
 from worker.outlets import Outlet, build_outlet
@@ -32,24 +33,25 @@ class Services:
     _outlets: dict[str, Outlet] = field(default_factory=dict)
 
     _config: Config | None = None
-    _config_stamp: tuple[float, ...] = ()
+    _config_snapshot: Snapshot | None = None
 
     @property
     def config(self) -> Config:
-        """sources.yaml and outlets.yaml, re-read when either file changes, so a new source or outlet
-        reaches running workers without a restart. A broken edit keeps the last good config (and logs
-        why) rather than failing every task."""
-        files = [self.settings.config_dir / name for name in ("sources.yaml", "outlets.yaml")]
-        stamp = tuple(f.stat().st_mtime if f.exists() else 0.0 for f in files)
-        if self._config is None or stamp != self._config_stamp:
+        """sources.yaml, sources.d/*.yaml and outlets.yaml, re-read when one of them changes (or one
+        appears or goes), so a new source or outlet reaches running workers without a restart. A change is
+        a file's mtime_ns or size, or its content for a file edited within the timestamp resolution
+        (worker/config/watch.py). A broken edit keeps the last good config (and logs why) rather than
+        failing every task; it is not read again until a file changes again."""
+        snapshot = Snapshot.take(config_files(self.settings.config_dir), self._config_snapshot)
+        if self._config is None or snapshot.changed_since(self._config_snapshot):
             try:
                 self._config = load_config(self.settings.config_dir)
             except ConfigError as exc:
                 if self._config is None:
                     raise
                 log.error("config change ignored, keeping the last good config: %s", exc)
-            self._config_stamp = stamp
             self._outlets.clear()
+        self._config_snapshot = snapshot  # unchanged too: a racy file that has aged is no longer hashed
         return self._config
 
     @cached_property
