@@ -16,7 +16,7 @@ def load_compose() -> dict:
 
 
 def test_compose_has_the_services_of_a_deployment() -> None:
-    assert set(load_compose()["services"]) == {"redis", "postgres", "worker", "beat", "web", "flower"}
+    assert set(load_compose()["services"]) == {"redis", "postgres", "worker", "scheduler", "beat", "web", "flower"}
 
 
 def test_every_command_names_a_real_entry_point_or_module() -> None:
@@ -43,7 +43,7 @@ def test_every_command_names_a_real_entry_point_or_module() -> None:
 
 def test_worker_services_get_the_broker_and_database() -> None:
     services = load_compose()["services"]
-    for name in ("worker", "beat", "web", "flower"):
+    for name in ("worker", "scheduler", "beat", "web", "flower"):
         assert services[name]["environment"]["REDIS_URL"].startswith("redis://redis:")
     for name in ("worker", "web"):
         assert services[name]["environment"]["DATABASE_URL"].startswith("postgresql+psycopg://")
@@ -93,7 +93,7 @@ def test_redis_and_postgres_restart_and_every_service_has_a_policy() -> None:
 
 def test_each_service_gets_only_the_store_and_volumes_it_uses() -> None:
     services = load_compose()["services"]
-    for name in ("beat", "flower"):
+    for name in ("scheduler", "beat", "flower"):
         service = services[name]
         assert "DATABASE_URL" not in service["environment"], f"{name} does not use the store"
         assert "postgres" not in service["depends_on"], f"{name} does not need PostgreSQL"
@@ -101,6 +101,12 @@ def test_each_service_gets_only_the_store_and_volumes_it_uses() -> None:
     for name in ("worker", "web"):
         assert "postgres" in services[name]["depends_on"]
         assert any(str(v).startswith("outlets:") for v in services[name]["volumes"])
+
+
+def test_a_scheduler_process_consumes_the_schedule_queue_alone() -> None:
+    command = load_compose()["services"]["scheduler"]["command"]
+    args = build_parser().parse_args(command[1:])
+    assert args.queues == "schedule" and args.concurrency == 1
 
 
 def test_flower_asks_for_a_login() -> None:
