@@ -3,7 +3,7 @@
 A bad config file is the most common operator mistake, so every error names the file, the line, the
 entry (by its id when it has one) and the field. pydantic gives the field path; the YAML node tree gives
 the line (yamlfile.py walks it along pydantic's `loc`, composing it only when there is an error to
-report: a config of 100,000 sources is read by libyaml in seconds).
+report: 10,000 sources load in about a second, 100,000 in about ten).
 
 Sources come from sources.yaml and, for operators with many partners, from the files of sources.d/
 (each with the same `sources:` list, merged after sources.yaml in file-name order); a source id is unique
