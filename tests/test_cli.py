@@ -94,7 +94,7 @@ def test_import_of_an_unknown_source_names_the_known_ones(tmp_path: Path) -> Non
     (tmp_path / "sources.yaml").write_text(SOURCES_YAML)
     result = syndicate("import", "http://127.0.0.1/a.html", "--source", "nope", env={"CONFIG_DIR": str(tmp_path)})
     assert result.returncode == 2
-    assert "no source 'nope' in sources.yaml (known: theepochtimes)" in result.stderr
+    assert "no source 'nope' in sources.yaml or sources.d/ (known: theepochtimes)" in result.stderr
 
 
 def test_check_reports_file_line_entry_and_field_of_a_malformed_config(tmp_path: Path) -> None:

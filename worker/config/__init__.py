@@ -244,7 +244,7 @@ class Config(BaseModel):
             return self.sources[source_id]
         except KeyError:
             known = ", ".join(sorted(self.sources)) or "none configured"
-            raise UnknownSourceError(f"no source {source_id!r} in sources.yaml (known: {known})") from None
+            raise UnknownSourceError(f"no source {source_id!r} in sources.yaml or sources.d/ (known: {known})") from None
 
     def outlet(self, outlet_id: str) -> OutletConfig:
         try:
