@@ -228,8 +228,8 @@ def _status(pid: int) -> dict[str, int]:
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def _group_members(pgid: int) -> dict[int, float]:
-    """{pid: CPU seconds used so far} of every process in the process group."""
+def _group_members(pgid: int) -> dict[int, tuple[float, float]]:
+    """{pid: (user, system) CPU seconds used so far} of every process in the process group."""
     members = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -240,8 +240,15 @@ def _group_members(pgid: int) -> dict[int, float]:
         except OSError:
             continue
         if int(fields[2]) == pgid:  # fields after "(comm)": state ppid pgrp ... utime(11) stime(12)
-            members[int(entry.name)] = (int(fields[11]) + int(fields[12])) / TICK
+            members[int(entry.name)] = (int(fields[11]) / TICK, int(fields[12]) / TICK)
     return members
+
+
+def _cpu(sampler: RssSampler) -> tuple[float, float]:
+    """(user, system) CPU seconds of every worker process seen so far."""
+    user = sum(u for group in sampler.cpu.values() for u, _ in group.values())
+    system = sum(k for group in sampler.cpu.values() for _, k in group.values())
+    return user, system
 
 
 def machine_cpu_seconds() -> float:
@@ -259,8 +266,9 @@ class RssSampler:
     interval: float = 0.5
     peak_tree: dict[int, int] = field(default_factory=dict)
     peak_process: dict[int, int] = field(default_factory=dict)
-    #: CPU seconds of every process seen in each group, by pid (a pool child that died keeps its last figure)
-    cpu: dict[int, dict[int, float]] = field(default_factory=dict)
+    #: (user, system) CPU seconds of every process seen in each group, by pid (a pool child that died keeps
+    #: its last figure)
+    cpu: dict[int, dict[int, tuple[float, float]]] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def sample(self) -> None:
@@ -355,6 +363,8 @@ class RunResult:
     cpu_workers: float = 0.0
     cpu_harness: float = 0.0
     cpu_machine: float = 0.0
+    #: of cpu_workers, the part spent in the kernel (sockets, SQLite's file writes)
+    cpu_workers_system: float = 0.0
     #: with --profile: the worker CPU by stage (bench/profiling/stages.py)
     profile: str = ""
 
@@ -405,7 +415,7 @@ sources:
             app = deployment.app()
             sampler = RssSampler([p.pid for p in processes])
             sampler.sample()
-            cpu_before = sum(sum(group.values()) for group in sampler.cpu.values())
+            cpu_before = _cpu(sampler)
             harness_before, machine_before = time.process_time(), machine_cpu_seconds()
             with sampler.running():
                 started = time.monotonic()
@@ -423,7 +433,9 @@ sources:
                         break
                     time.sleep(0.1)
                 finished = max(receiver.accepted_at.values(), default=time.monotonic())
-            cpu_workers = sum(sum(group.values()) for group in sampler.cpu.values()) - cpu_before
+            cpu_after = _cpu(sampler)
+            cpu_workers = cpu_after[0] + cpu_after[1] - cpu_before[0] - cpu_before[1]
+            cpu_workers_system = cpu_after[1] - cpu_before[1]
             cpu_harness = time.process_time() - harness_before
             cpu_machine = machine_cpu_seconds() - machine_before
         finally:
@@ -466,7 +478,7 @@ sources:
             rss_process=[sampler.peak_process.get(p.pid, 0) for p in processes],
             bad_signatures=sum(not r.signature_ok for r in receiver.requests),
             cpu_workers=cpu_workers, cpu_harness=cpu_harness, cpu_machine=cpu_machine,
-            profile=profile_report,
+            cpu_workers_system=cpu_workers_system, profile=profile_report,
         )
 
 
@@ -518,7 +530,8 @@ def main() -> None:
                       f"peak RSS per worker: {rss}; ratio to extraction alone {result.rate / alone:.2f}",
                       flush=True)
                 per = 1000 / max(result.stored + result.failed, 1)
-                print(f"    CPU per article: workers {result.cpu_workers * per:.1f} ms (extraction alone "
+                print(f"    CPU per article: workers {result.cpu_workers * per:.1f} ms "
+                      f"(of it in the kernel {result.cpu_workers_system * per:.1f} ms; extraction alone "
                       f"{1000 / alone:.1f} ms), harness (site + receiver + watcher) {result.cpu_harness * per:.1f} ms, "
                       f"rest of the machine (Redis, ...) "
                       f"{(result.cpu_machine - result.cpu_workers - result.cpu_harness) * per:.1f} ms", flush=True)

@@ -8,7 +8,7 @@ name. A sample goes to the stage of the innermost frame of its stack that belong
 code is in; the first rule that matches wins.
 So lxml's C code called from worker/extract counts as extraction, a socket read under redis-py as broker,
 SQLAlchemy's work for worker/store as store. Stages: extraction (worker.extract and the parsers it
-drives, the near-duplicate fingerprint), images, serialization (json, pydantic, the schema), store
+drives), fingerprint (the near-duplicate MinHash of each body), images, serialization (json, pydantic, the schema), store
 (SQLAlchemy, sqlite3/psycopg, worker.store), fetch (worker.http, requests, urllib3), outlet
 (worker.outlets, signing), broker (Celery, kombu, redis-py, billiard, the task wrappers), config, the
 flow's own code, and other (a stack with no frame of ours or of the libraries named).
@@ -28,8 +28,10 @@ def _segments(pattern: str) -> re.Pattern[str]:
 
 RULES: list[tuple[str, re.Pattern[str]]] = [(stage, _segments(pattern)) for stage, pattern in [
     ("images", r"worker/flow/images\.py|worker/http/images\.py|worker/store/images\.py|/PIL/"),
-    ("extraction", r"worker/extract/|/trafilatura/|/justext/|/htmldate/|/courlan/|/lxml/|/datasketch/"
-                   r"|worker/fingerprint\.py|/charset_normalizer/|/dateutil/|/re2|/numpy/|/scipy/|/bs4/"),
+    # the near-duplicate signature of each stored body (MinHash): the ingest's, not extraction's
+    ("fingerprint", r"worker/fingerprint\.py|/datasketch/|/numpy/|/scipy/"),
+    ("extraction", r"worker/extract/|/trafilatura/|/justext/|/htmldate/|/courlan/|/lxml/"
+                   r"|/charset_normalizer/|/dateutil/|/re2|/bs4/"),
     ("serialization", r"/json/|/pydantic|worker/schema/"),
     ("store", r"/sqlalchemy/|/sqlite3/|/psycopg|worker/store/|/alembic/"),
     ("fetch", r"worker/http/|/requests/|/urllib3/|/ssl\.py|/socket\.py|/http/client\.py|/idna/|/certifi/|/protego"),
