@@ -16,10 +16,7 @@ import functools
 import hashlib
 import re
 import struct
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from datasketch import MinHash
+from typing import Any
 
 #: words per shingle: long enough that unrelated news stories share almost none, short enough that one
 #: edited word changes only a handful of shingles
@@ -27,7 +24,8 @@ SHINGLE_WORDS = 5
 NUM_PERM = 128
 BANDS = 32
 ROWS_PER_BAND = NUM_PERM // BANDS
-#: datasketch >= 2.0 has several hashing schemes; pinned so an upgrade cannot silently change signatures
+#: the scheme of datasketch >= 2.0 whose values these are (see _permutations); named in SCHEME so a change
+#: of any parameter never compares incompatible signatures
 MINHASH_SCHEME = "affine32"
 MINHASH_SEED = 1
 #: stored next to every signature so a change of any parameter above never compares incompatible signatures
@@ -41,18 +39,37 @@ _PACKING = f"<{NUM_PERM}I"
 
 
 @functools.cache
-def _template() -> MinHash:
-    # Imported here: datasketch pulls in numpy and scipy (~0.6 s), which processes that never fingerprint
-    # (the CLI, delivery workers) should not pay for. Drawing the permutations also costs more than hashing
-    # a whole article, so it happens once per process.
-    from datasketch import MinHash
+def _permutations() -> tuple[Any, Any]:
+    """datasketch 2.0's "affine32" permutations for MINHASH_SEED and NUM_PERM, drawn once per process.
 
-    return MinHash(num_perm=NUM_PERM, seed=MINHASH_SEED, scheme=MINHASH_SCHEME)
+    Why not datasketch itself: importing the package imports its LSH indexes and with them scipy, about
+    50 MB of resident memory in every worker process (twice per worker: the main process preloads what
+    its pool child will use) for the one class this module needs. The 20 lines below are that class's
+    CPU path for this scheme, value for value: tests/test_fingerprint_compat.py checks them against
+    datasketch itself (kept as a test dependency) on many texts, so stored signatures stay comparable.
+    """
+    import numpy as np  # imported here: processes that never fingerprint (the CLI) do not pay for it
+
+    generator = np.random.RandomState(MINHASH_SEED)
+    a = generator.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = generator.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
+    return a, b
+
+
+def _fmix32(values: Any) -> Any:
+    """MurmurHash3's 32-bit finalizer (a bijection), as datasketch pre-mixes each input hash."""
+    import numpy as np
+
+    values = values ^ (values >> np.uint32(16))
+    values = values * np.uint32(0x85EBCA6B)
+    values = values ^ (values >> np.uint32(13))
+    values = values * np.uint32(0xC2B2AE35)
+    return values ^ (values >> np.uint32(16))
 
 
 def preload() -> None:
     """Pay the import and the permutations now (a worker before it forks) rather than in the first ingest."""
-    _template()
+    _permutations()
 
 
 def shingles(text: str) -> set[str]:
@@ -68,11 +85,14 @@ def fingerprint_text(text: str) -> Signature | None:
     parts = shingles(text)
     if not parts:
         return None
-    template = _template()
-    minhash = type(template)(num_perm=NUM_PERM, seed=MINHASH_SEED, scheme=MINHASH_SCHEME,
-                             permutations=template.permutations)
-    minhash.update_batch([part.encode("utf-8") for part in sorted(parts)])
-    return tuple(int(value) for value in minhash.hashvalues)
+    import numpy as np
+
+    a, b = _permutations()
+    # datasketch's sha1_hash32: the first 4 bytes of SHA-1, little-endian
+    hashes = np.array([int.from_bytes(hashlib.sha1(part.encode("utf-8")).digest()[:4], "little")
+                       for part in parts], dtype=np.uint32).reshape(-1, 1)
+    permuted = _fmix32(hashes) * a + b  # uint32 arithmetic: the wraparound is the modulo 2^32
+    return tuple(int(value) for value in permuted.min(axis=0))
 
 
 def similarity(first: Signature, second: Signature) -> float:

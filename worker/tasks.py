@@ -61,7 +61,7 @@ POLL_LOCK_SECONDS = 120
 
 @worker_init.connect(weak=False)
 def _preload_before_fork(**_: object) -> None:
-    """Import the heavy modules of an ingest (datasketch with numpy and scipy, trafilatura) in the worker's
+    """Import the heavy modules of an ingest (numpy for the near-duplicate MinHash, trafilatura) in the worker's
     main process, before the pool forks: the children share those pages instead of each importing them
     (about a second) in the middle of its first task."""
     from worker import fingerprint
