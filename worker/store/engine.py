@@ -8,6 +8,7 @@ later can fail at once with "database is locked" when another process wrote in b
 from __future__ import annotations
 
 import functools
+import re
 import sqlite3
 import threading
 import time
@@ -15,8 +16,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError
@@ -131,11 +130,49 @@ def translate_errors(method: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def alembic_config() -> Config:
+def alembic_config() -> Any:
     """Alembic settings without an alembic.ini: the scripts ship inside the package."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config
+
+
+_REVISION = re.compile(r'^revision(?::\s*str)?\s*=\s*"([^"]+)"', re.MULTILINE)
+_DOWN_REVISION = re.compile(r'^down_revision(?::[^=]*)?=\s*"([^"]+)"', re.MULTILINE)
+
+
+@functools.cache
+def head_revision() -> str | None:
+    """The newest migration's revision, read from the scripts' own `revision` / `down_revision` lines.
+
+    Why not Alembic's ScriptDirectory: importing Alembic (with Mako and Pygments) costs every process
+    about 11 MB of resident memory, and a worker needs it only when the store is behind. None when the
+    scripts do not name exactly one head (then Alembic decides). tests/test_store.py checks this against
+    Alembic's own head.
+    """
+    revisions, parents = set(), set()
+    for script in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        text_ = script.read_text(encoding="utf-8")
+        revisions.update(_REVISION.findall(text_))
+        parents.update(_DOWN_REVISION.findall(text_))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _at_head(engine: Engine) -> bool:
+    """Whether the store is already at the newest revision (asked without Alembic)."""
+    head = head_revision()
+    if head is None:
+        return False
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == head
+    except OperationalError:
+        return False  # no alembic_version table yet: a new store
+    except Exception:  # noqa: BLE001 - any doubt goes to Alembic, which knows
+        return False
 
 
 def upgrade_to_head(engine: Engine) -> None:
@@ -143,8 +180,12 @@ def upgrade_to_head(engine: Engine) -> None:
 
     PostgreSQL: a transaction-scoped advisory lock, released at commit. SQLite: BEGIN IMMEDIATE takes the
     file's write lock before Alembic reads the current revision, so a second process waits and then finds
-    nothing left to do.
+    nothing left to do. A store already at the newest revision is left alone without importing Alembic.
     """
+    if _at_head(engine):
+        return
+    from alembic import command
+
     config = alembic_config()
     with _MIGRATION_THREAD_LOCK, writer(engine).begin() as connection:
         if connection.dialect.name == "postgresql":
