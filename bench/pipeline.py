@@ -220,6 +220,12 @@ def _status(pid: int) -> dict[str, int]:
                 if line.startswith(("VmRSS:", "VmHWM:")):
                     name, value = line.split(":", 1)
                     fields[name] = int(value.split()[0]) * 1024
+        # PSS: each shared page counted once across the processes sharing it (the main process preloads
+        # what its pool child uses, so their RSS double-counts those pages; PSS does not)
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii", errors="replace") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    fields["Pss"] = int(line.split()[1]) * 1024
     except OSError:
         pass
     return fields
@@ -265,6 +271,8 @@ class RssSampler:
     pgids: list[int]
     interval: float = 0.5
     peak_tree: dict[int, int] = field(default_factory=dict)
+    #: the same tree's peak proportional set size (shared pages counted once)
+    peak_pss: dict[int, int] = field(default_factory=dict)
     peak_process: dict[int, int] = field(default_factory=dict)
     #: (user, system) CPU seconds of every process seen in each group, by pid (a pool child that died keeps
     #: its last figure)
@@ -278,6 +286,7 @@ class RssSampler:
             members = [_status(pid) for pid in group]
             tree = sum(m.get("VmRSS", 0) for m in members)
             self.peak_tree[pgid] = max(self.peak_tree.get(pgid, 0), tree)
+            self.peak_pss[pgid] = max(self.peak_pss.get(pgid, 0), sum(m.get("Pss", 0) for m in members))
             hwm = max((m.get("VmHWM", 0) for m in members), default=0)
             self.peak_process[pgid] = max(self.peak_process.get(pgid, 0), hwm)
 
@@ -358,6 +367,7 @@ class RunResult:
     fetch_p95: float
     rss_tree: list[int]
     rss_process: list[int]
+    pss_tree: list[int]
     bad_signatures: int
     #: CPU seconds during the run: the workers' (main + pool), this script's (site, receiver, watcher), the machine's
     cpu_workers: float = 0.0
@@ -365,6 +375,8 @@ class RunResult:
     cpu_machine: float = 0.0
     #: of cpu_workers, the part spent in the kernel (sockets, SQLite's file writes)
     cpu_workers_system: float = 0.0
+    #: of cpu_workers, the workers' main processes (taking messages from Redis, feeding the pool)
+    cpu_main: float = 0.0
     #: with --profile: the worker CPU by stage (bench/profiling/stages.py)
     profile: str = ""
 
@@ -416,6 +428,7 @@ sources:
             sampler = RssSampler([p.pid for p in processes])
             sampler.sample()
             cpu_before = _cpu(sampler)
+            main_before = sum(sum(sampler.cpu.get(p.pid, {}).get(p.pid, (0.0, 0.0))) for p in processes)
             harness_before, machine_before = time.process_time(), machine_cpu_seconds()
             with sampler.running():
                 started = time.monotonic()
@@ -436,6 +449,8 @@ sources:
             cpu_after = _cpu(sampler)
             cpu_workers = cpu_after[0] + cpu_after[1] - cpu_before[0] - cpu_before[1]
             cpu_workers_system = cpu_after[1] - cpu_before[1]
+            # the main processes (the pids started) apart from their pool children
+            cpu_main = sum(sum(sampler.cpu.get(p.pid, {}).get(p.pid, (0.0, 0.0))) for p in processes) - main_before
             cpu_harness = time.process_time() - harness_before
             cpu_machine = machine_cpu_seconds() - machine_before
         finally:
@@ -475,10 +490,11 @@ sources:
             discovery_p95=percentile(to_delivery_from_discovery, 0.95),
             fetch_p50=percentile(to_delivery_from_fetch, 0.5), fetch_p95=percentile(to_delivery_from_fetch, 0.95),
             rss_tree=[sampler.peak_tree.get(p.pid, 0) for p in processes],
+            pss_tree=[sampler.peak_pss.get(p.pid, 0) for p in processes],
             rss_process=[sampler.peak_process.get(p.pid, 0) for p in processes],
             bad_signatures=sum(not r.signature_ok for r in receiver.requests),
             cpu_workers=cpu_workers, cpu_harness=cpu_harness, cpu_machine=cpu_machine,
-            cpu_workers_system=cpu_workers_system, profile=profile_report,
+            cpu_workers_system=cpu_workers_system, cpu_main=cpu_main, profile=profile_report,
         )
 
 
@@ -520,8 +536,8 @@ def main() -> None:
             for workers in counts:
                 result = run_pipeline(pages, articles, workers, redis, args.timeout, args.profile)
                 results.append(result)
-                rss = ", ".join(f"{_mb(t)} MB (largest process {_mb(p)} MB)"
-                                for t, p in zip(result.rss_tree, result.rss_process, strict=True))
+                rss = ", ".join(f"{_mb(t)} MB (largest process {_mb(p)} MB; PSS {_mb(q)} MB)"
+                                for t, p, q in zip(result.rss_tree, result.rss_process, result.pss_tree, strict=True))
                 print(f"  N={articles:>6} K={workers}: {result.rate:6.1f} articles/s end to end "
                       f"({result.seconds:.1f}s; {result.stored} stored, {result.delivered} delivered, "
                       f"{result.failed} failed, {result.bad_signatures} bad signatures); "
@@ -531,7 +547,8 @@ def main() -> None:
                       flush=True)
                 per = 1000 / max(result.stored + result.failed, 1)
                 print(f"    CPU per article: workers {result.cpu_workers * per:.1f} ms "
-                      f"(of it in the kernel {result.cpu_workers_system * per:.1f} ms; extraction alone "
+                      f"(main processes {result.cpu_main * per:.1f} ms, in the kernel {result.cpu_workers_system * per:.1f} ms; "
+                      f"extraction alone "
                       f"{1000 / alone:.1f} ms), harness (site + receiver + watcher) {result.cpu_harness * per:.1f} ms, "
                       f"rest of the machine (Redis, ...) "
                       f"{(result.cpu_machine - result.cpu_workers - result.cpu_harness) * per:.1f} ms", flush=True)
