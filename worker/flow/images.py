@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from worker.config import Source
 from worker.errors import StoreUnavailableError, SyndicationError
@@ -64,41 +65,58 @@ def collect_images(services: Services, source: Source, article: Article) -> Imag
     report.already_recorded = len(recorded)
     limit = settings.max_images_per_article
     fetcher = services.http.for_source(source)
+    # refusals known without a fetch (over the limit, a host the source may not reach) are written
+    # together at the end; an image fetched or reused is recorded at once, so a re-run skips it
+    refused: list[tuple[str, str, int, str, str]] = []
+
+    def missing(url: str, role: str, position: int, code: str, reason: str, *, now: bool = True) -> None:
+        if now:
+            store.record_missing_image(article.id, article.version, url, role, position, code, reason)
+        else:
+            refused.append((url, role, position, code, reason))
+        report.missing[url] = reason
+        log.warning("article %s v%d: image %s missing: %s", article.id, article.version, url, reason)
+
     with Deadline(settings.fetch_total_timeout) as budget:
         for position, (url, role) in enumerate(wanted):
             if url in recorded:
                 continue
-
-            def missing(code: str, reason: str) -> None:
-                store.record_missing_image(article.id, article.version, url, role, position, code, reason)
-                report.missing[url] = reason
-                log.warning("article %s v%d: image %s missing: %s", article.id, article.version, url, reason)
-
             if position >= limit:
-                missing(OVER_LIMIT, f"{url}: the article names more than {limit} images "
-                                    "(SYNDICATION_MAX_IMAGES_PER_ARTICLE); not fetched")
+                missing(url, role, position, OVER_LIMIT,
+                        f"{url}: the article names more than {limit} images "
+                        "(SYNDICATION_MAX_IMAGES_PER_ARTICLE); not fetched", now=False)
                 continue
+            if not source.allows_host(urlsplit(url).hostname or ""):
+                # the fetcher refuses it before any request; asked here so that no earlier copy is looked
+                # up for it, and its refusal waits for the others (a page's images are often on a CDN)
+                try:
+                    fetcher.image(url)
+                except SyndicationError as exc:
+                    missing(url, role, position, exc.code, exc.reason, now=False)
+                    continue
             earlier = store.earlier_stored_image(article.id, url)
             if earlier is not None and earlier.sha256 is not None:
                 store.record_reused_image(article.id, article.version, url, role, position, earlier.sha256)
                 report.reused.append(url)
                 continue
             if budget.expired:
-                missing(OUT_OF_TIME, f"{url}: not fetched, the {budget.seconds:g} s this version's images may "
-                                     "take in all (SYNDICATION_FETCH_TOTAL_TIMEOUT) were spent")
+                missing(url, role, position, OUT_OF_TIME,
+                        f"{url}: not fetched, the {budget.seconds:g} s this version's images may "
+                        "take in all (SYNDICATION_FETCH_TOTAL_TIMEOUT) were spent")
                 continue
             try:
                 fetched = fetcher.image(url)
             except StoreUnavailableError:
                 raise
             except SyndicationError as exc:
-                missing(exc.code, exc.reason)
+                missing(url, role, position, exc.code, exc.reason)
                 continue
             facts = fetched.facts
             store.record_stored_image(article.id, article.version, url, role, position, ImageFile(
                 sha256=facts.sha256, content_type=facts.content_type, width=facts.width, height=facts.height,
                 data=fetched.data))
             report.fetched.append(url)
+    store.record_missing_images(article.id, article.version, refused)
     if report.fetched or report.reused or report.missing:
         log.info("article %s v%d: images fetched %d, reused %d, missing %d", article.id, article.version,
                  len(report.fetched), len(report.reused), len(report.missing))

@@ -141,6 +141,19 @@ class ImageStore(StoreBase):
             return self._insert_record(session, article_id, version, url, role, position, MISSING, None,
                                        code, reason, _now())
 
+    @translate_errors
+    def record_missing_images(self, article_id: str, version: int,
+                              missing: list[tuple[str, str, int, str, str]]) -> None:
+        """Record several images this version could not have, (url, role, position, code, reason) each, in
+        one transaction: an article's refusals are known without any fetch and need no commit apiece."""
+        if not missing:
+            return
+        now = _now()
+        with self._writing() as session:
+            for url, role, position, code, reason in missing:
+                self._insert_record(session, article_id, version, url, role, position, MISSING, None,
+                                    code, reason, now)
+
     def _insert_record(self, session: Session, article_id: str, version: int, url: str, role: str, position: int,
                        state: str, sha256: str | None, code: str | None, reason: str | None, now: datetime) -> bool:
         records = cast(Table, ArticleImageRow.__table__)
