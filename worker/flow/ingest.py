@@ -29,8 +29,11 @@ from worker.http.urls import normalize_link
 from worker.schema import Article, article_id_for
 from worker.schema.declared import DeclaredArticle
 from worker.store import Delivery, UpsertOutcome
+from worker.store.polling import UrlState
 
 log = logging.getLogger(__name__)
+#: "not read yet" for a URL's state (None means read and absent)
+_UNREAD = object()
 
 
 @dataclass(frozen=True)
@@ -48,10 +51,11 @@ class IngestReport:
         return dict(self.__dict__)
 
 
-def route(services: Services, article: Article, requested: list[str] | None) -> list[str]:
+def route(services: Services, article: Article, requested: list[str] | None, *, new: bool = False) -> list[str]:
     """Outlets that should hold this article: the ones asked for, else every enabled outlet whose routing
     rules take it, plus every outlet that already had an earlier version (a new version follows the old
-    one wherever it went, even if the rules changed since).
+    one wherever it went, even if the rules changed since). `new`: the article was stored just now for
+    the first time, so no outlet had it (and the store is not asked).
     """
     if requested:
         for outlet_id in requested:
@@ -59,17 +63,20 @@ def route(services: Services, article: Article, requested: list[str] | None) -> 
         targets = list(requested)
     else:
         targets = outlets_for(article, services.config.outlets.values())
+    if new:
+        return targets
     had_it = sorted(services.store.outlets_delivered(article.id) - set(targets))
     return targets + [o for o in had_it if o in services.config.outlets]
 
 
-def _fetch(services: Services, source: Source, url: str) -> tuple[Page, str | None]:
-    """Fetch conditionally when we hold the article this URL gave last time; returns (page, that article id)."""
+def _fetch(services: Services, source: Source, url: str) -> tuple[Page, str | None, UrlState | None]:
+    """Fetch conditionally when we hold the article this URL gave last time; returns (page, that article id,
+    the URL's state as it was before this fetch)."""
     state = services.store.url_state(source.id, url)
     known_article = state.article_id if state else None
     validators = Validators(state.etag, state.last_modified) if state and known_article else None
     page = services.http.for_source(source).page(url, validators=validators)
-    return page, known_article
+    return page, known_article, state
 
 
 def _declared(services: Services, source: Source, url: str) -> tuple[Page, Article] | None:
@@ -118,14 +125,16 @@ def _withdraw_gone(services: Services, source_id: str, url: str, reason: str) ->
     return article_id if partner_withdrew(services, source_id, article_id, reason) else None
 
 
-def _is_own_page(services: Services, source: Source, url: str, page: Page, article: Article) -> bool:
+def _is_own_page(services: Services, source: Source, url: str, page: Page, article: Article,
+                 state: UrlState | None | object = _UNREAD) -> bool:
     """Whether this page is the article's own, the one whose edits make new versions: its canonical URL
     (compared as article ids are, so http/https and default ports agree), or a URL that has stored a
     version of it before (a partner serving under www. while declaring the bare host canonical)."""
     if article.id in (article_id_for(url), article_id_for(page.url)):
         return True
-    state = services.store.url_state(source.id, url)
-    return state is not None and state.article_id == article.id and state.content_hash is not None
+    if state is _UNREAD:
+        state = services.store.url_state(source.id, url)
+    return isinstance(state, UrlState) and state.article_id == article.id and state.content_hash is not None
 
 
 def _canonical_within_source(source: Source, page: Page, article: Article) -> Article:
@@ -148,7 +157,7 @@ def _canonical_within_source(source: Source, page: Page, article: Article) -> Ar
 
 
 def _match_existing(services: Services, source: Source, page: Page, url: str, article: Article,
-                    signature: Signature | None) -> str | None:
+                    signature: Signature | None, state: UrlState | None | object = _UNREAD) -> str | None:
     """The id of an article this page is another copy of, if any: same URL under an alias, the same
     canonical article reached from another page of the source's, or the same body (a near duplicate)
     under a different id."""
@@ -157,7 +166,7 @@ def _match_existing(services: Services, source: Source, page: Page, url: str, ar
         known = store.find_by_url(candidate_url)
         if known and known != article.id:
             return known
-    if not _is_own_page(services, source, url, page, article) and store.get_article(article.id) is not None:
+    if not _is_own_page(services, source, url, page, article, state) and store.get_article(article.id) is not None:
         # the article is already here and this page is a copy of it (an AMP page, a re-syndication on
         # the source's own domains whose canonical link names the original): its own layout, section or
         # description must not make a new version, nor a second delivery
@@ -167,17 +176,19 @@ def _match_existing(services: Services, source: Source, page: Page, url: str, ar
 
 def _plan_deliveries(
     services: Services, article: Article, outlet_ids: list[str] | None, skip: Callable[[Delivery | None], bool],
+    *, new: bool = False,
 ) -> list[str]:
     """Write a PENDING ledger row for every routed outlet whose row `skip` does not rule out; their ids.
+    `new`: stored just now for the first time, so neither withdrawn nor delivered anywhere yet.
 
     Rows are written before any message is sent (in the ingest's transaction): a message lost with Redis
     leaves a row the sweeper finds, and a worker killed between the two leaves a row, not a gap.
     """
     store = services.store
-    if store.is_withdrawn(article.id):
+    if not new and store.is_withdrawn(article.id):
         return []
     planned = []
-    for outlet_id in route(services, article, outlet_ids):
+    for outlet_id in route(services, article, outlet_ids, new=new):
         if skip(store.get_delivery(article.id, article.version, outlet_id)):
             continue
         store.plan_delivery(article.id, article.version, outlet_id)
@@ -206,10 +217,11 @@ def ingest_url(
     url = normalize_link(url)
     try:
         declared = _declared(services, source, url)
+        state: UrlState | None | object = _UNREAD
         if declared is not None:
             page, article = declared
         else:
-            page, known_article = _fetch(services, source, url)
+            page, known_article, state = _fetch(services, source, url)
             if page.not_modified:
                 return _ingest_not_modified(services, source_id, url, page, known_article, outlet_ids,
                                             enqueue_delivery)
@@ -232,7 +244,7 @@ def ingest_url(
     # computed before the transaction: on SQLite it holds the write lock, which must not wait on CPU work
     signature = fingerprint_text(article.body_text)
     with store.transaction():
-        duplicate_of = _match_existing(services, source, page, url, article, signature)
+        duplicate_of = _match_existing(services, source, page, url, article, signature, state)
         if duplicate_of is not None:
             store.add_alias(url, duplicate_of)
             store.save_url_state(source_id, url, etag=page.etag, last_modified=page.last_modified,
@@ -243,9 +255,10 @@ def ingest_url(
         else:
             result = store.upsert_article(article)
             stored = result.article
+            new = result.outcome == UpsertOutcome.NEW
             stored_signature = signature if stored.body_text == article.body_text else fingerprint_text(stored.body_text)
             if stored_signature:
-                store.save_fingerprint(stored.id, stored_signature)
+                store.save_fingerprint(stored.id, stored_signature, new=new)
             for alias in {url, page.url}:
                 store.add_alias(alias, stored.id)
             store.save_url_state(source_id, url, etag=page.etag, last_modified=page.last_modified,
@@ -253,7 +266,7 @@ def ingest_url(
             store.mark_checked(source_id, url, stored.id)
             store.clear_ingest_failure(source_id, url)
             planned = _plan_deliveries(services, stored, outlet_ids,
-                                       skip=lambda row: row is not None and row.state.is_final)
+                                       skip=lambda row: row is not None and row.state.is_final, new=new)
             if result.outcome == UpsertOutcome.NEW:
                 store.record_new_article(source_id)  # last: on PostgreSQL it locks the source's shared health row
     if duplicate_of is not None:

@@ -60,8 +60,9 @@ class DuplicateStore(StoreBase):
     # --- near-duplicate bodies ------------------------------------------------------------------------
 
     @translate_errors
-    def save_fingerprint(self, article_id: str, signature: Signature) -> None:
-        """Store (or replace) the article's body signature and its LSH bands."""
+    def save_fingerprint(self, article_id: str, signature: Signature, *, new: bool = False) -> None:
+        """Store (or replace) the article's body signature and its LSH bands. `new`: the article was
+        stored just now for the first time, so it has no bands to replace."""
         now = utc_now()
         table = cast(Table, ArticleFingerprintRow.__table__)
         statement = self._upsert(table).values(
@@ -80,7 +81,8 @@ class DuplicateStore(StoreBase):
         try:
             with self._writing() as session:
                 session.execute(statement)
-                session.execute(delete(FingerprintBandRow).where(FingerprintBandRow.article_id == article_id))
+                if not new:
+                    session.execute(delete(FingerprintBandRow).where(FingerprintBandRow.article_id == article_id))
                 session.execute(insert(FingerprintBandRow), bands)
         except IntegrityError as error:
             raise ArticleNotFoundError(f"article {article_id} is not in the store") from error
