@@ -194,7 +194,7 @@ def test_two_workers_with_beats_poll_once_at_a_time_and_ingest_once(deployment: 
 
         runs = _poll_runs(site)
         assert all(run.paths == ONE_POLL for run in runs), [run.paths for run in runs]
-        # Each claim holds the source for `interval` (10 s) and is made on a beat tick (every
+        # Each claim moves the source's due time an `interval` (10 s) on and is made on a beat tick (every
         # scheduler_tick = 15 s per beat, the default): at most 3 fit in 30 s, whatever the two beats' phase.
         # Without the claim every tick of both beats would poll: 4 or more.
         in_window = [run for run in runs if run.started <= first_poll + window]

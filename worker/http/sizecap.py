@@ -91,7 +91,8 @@ def read_capped(
     for chunk in _raw_chunks(response, url, deadline):
         wire += len(chunk)
         if wire > limit and not truncate:
-            raise TooLargeError(f"{url}: the compressed body exceeds the {limit}-byte limit")
+            sent = "compressed body" if inflater else "body"
+            raise TooLargeError(f"{url}: the {sent} exceeds the {limit}-byte limit")
         try:
             data = inflater.feed(chunk, limit - len(body)) if inflater else chunk
         except zlib.error as exc:
