@@ -11,12 +11,13 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 
 from dateutil.parser import isoparse
 
 from worker.errors import PermanentError, TooLargeError
+from worker.schema import to_utc
 from worker.schema.declared import DeclaredArticle
 
 
@@ -40,26 +41,17 @@ class DecompressedTooLargeError(TooLargeError):
     code = "decompressed_too_large"
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    """Aware UTC; a naive value is taken as UTC (SQLite hands back naive datetimes for aware columns)."""
-    if value is None:
-        return None
-    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
-
-
 def parse_w3c_date(value: str | None) -> datetime | None:
     """A sitemap/Atom date (W3C datetime: `2024`, `2024-03`, `2024-03-01`, `…T09:30:00-05:00`) as aware
     UTC; also the RFC 822 form some sitemaps use by mistake. None when it is neither."""
     if not value or not value.strip():
         return None
     try:
-        return _utc(isoparse(value.strip()))
+        return to_utc(isoparse(value.strip()))
     except (ValueError, OverflowError):
         pass
     try:
-        return _utc(parsedate_to_datetime(value.strip()))
+        return to_utc(parsedate_to_datetime(value.strip()))
     except (ValueError, TypeError, IndexError):
         return None
 
@@ -92,8 +84,8 @@ class Candidate:
 
     def __post_init__(self) -> None:
         # frozen: the fingerprint is derived once here so it can never disagree with the fields
-        object.__setattr__(self, "published", _utc(self.published))
-        object.__setattr__(self, "updated", _utc(self.updated))
+        object.__setattr__(self, "published", to_utc(self.published))
+        object.__setattr__(self, "updated", to_utc(self.updated))
         object.__setattr__(self, "authors", tuple(self.authors))
         object.__setattr__(self, "categories", tuple(self.categories))
         object.__setattr__(self, "fingerprint", fingerprint_of(self))
@@ -135,7 +127,7 @@ def newer_than(candidates: Iterable[Candidate], since: datetime | None) -> list[
     backstop. A naive `since` is taken as UTC. `since=None` (first poll) keeps everything.
     """
     items = list(candidates)
-    threshold = _utc(since)
+    threshold = to_utc(since)
     if threshold is None:
         return items
     return [c for c in items if c.last_changed is None or c.last_changed > threshold]

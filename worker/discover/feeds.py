@@ -23,7 +23,7 @@ from worker.discover.candidates import Candidate, DiscoveryParseError, UnsafeXml
 from worker.discover.kind import RICHEST, DiscoveryKind, DiscoveryOptions, Fetch, PollState
 from worker.discover.xmlsafe import Tombstone, gunzip_capped, screen_feed
 from worker.http.urls import is_http, normalize_link
-from worker.schema.declared import DeclaredArticle, DeclaredImage
+from worker.schema.declared import DeclaredArticle, DeclaredImage, image_dimension
 
 #: Entries returned per feed at most; the rest of a longer document is never parsed. Real feeds carry
 #: 10-100 entries; an archive feed of thousands is still covered, a 100,000-entry document is cut.
@@ -141,11 +141,11 @@ def _lead_image(entry: dict[str, Any]) -> DeclaredImage | None:
 
 
 def _dimension(value: object) -> int | None:
+    """A Media RSS width/height attribute (text) as a size, when it is one."""
     try:
-        number = int(str(value))
+        return image_dimension(int(str(value)))
     except ValueError:
         return None
-    return number if 1 <= number <= 100_000 else None
 
 
 def _declared(entry: dict[str, Any], candidate: Candidate) -> DeclaredArticle:

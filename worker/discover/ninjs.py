@@ -39,7 +39,7 @@ from worker.discover.feeds import WITHDRAWN_STATUSES
 from worker.discover.kind import RICHEST, DiscoveryKind, DiscoveryOptions, Fetch, PollState
 from worker.extract.authors import split_byline
 from worker.http.urls import is_http, join_http, normalize_link
-from worker.schema.declared import DeclaredArticle, DeclaredImage
+from worker.schema.declared import DeclaredArticle, DeclaredImage, image_dimension
 
 log = logging.getLogger(__name__)
 
@@ -311,10 +311,10 @@ def _section_and_tags(item: dict[str, Any]) -> tuple[str | None, list[str]]:
 
 
 def _dimension(value: object) -> int | None:
+    """A ninjs rendition's width/height (a JSON number) as a size, when it is one."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    number = int(value)
-    return number if 1 <= number <= 100_000 else None
+    return image_dimension(int(value))
 
 
 def _rendition(picture: dict[str, Any], base: str) -> tuple[str, int | None, int | None] | None:

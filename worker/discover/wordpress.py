@@ -59,7 +59,7 @@ from worker.discover.kind import RICHEST, DiscoveryKind, DiscoveryOptions, Fetch
 from worker.errors import ExtractionError, GoneError, HttpStatusError
 from worker.http.page import Page
 from worker.http.urls import is_http, normalize_link
-from worker.schema.declared import DeclaredArticle, DeclaredImage
+from worker.schema.declared import DeclaredArticle, DeclaredImage, image_dimension
 
 log = logging.getLogger(__name__)
 
@@ -476,10 +476,6 @@ def _terms(embedded: dict[str, Any]) -> list[_Term]:
     return terms
 
 
-def _dimension(value: int | None) -> int | None:
-    return value if value is not None and 1 <= value <= 100_000 else None
-
-
 def _featured_image(embedded: dict[str, Any]) -> DeclaredImage | None:
     """The featured image with its caption, alt text, size and credit (the photo's IPTC/EXIF credit as
     WordPress read it on upload, else its copyright); None when there is none the reader may see."""
@@ -497,5 +493,5 @@ def _featured_image(embedded: dict[str, Any]) -> DeclaredImage | None:
     credit = next((c.strip() for c in (meta.credit, meta.copyright) if c and c.strip()), None)
     return DeclaredImage(
         url=image.source_url, caption=image.caption.rendered if image.caption else None, credit=credit,
-        alt=image.alt_text or None, width=_dimension(details.width), height=_dimension(details.height),
+        alt=image.alt_text or None, width=image_dimension(details.width), height=image_dimension(details.height),
     )

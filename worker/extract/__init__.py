@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-import lxml.html
 from lxml import etree
 
 from worker.config import Selectors, Source
 from worker import css
 from worker.errors import ExtractionError
 from worker.extract.body import generic_body, selected_body
-from worker.extract.clean import clean_body, paragraphs, serialize
+from worker.extract.clean import clean_body, clean_body_fragment, paragraphs, serialize
 from worker.extract.credit import source_fields
 from worker.extract.document import collapse, parse
 from worker.extract.image import lead_image
@@ -98,8 +97,3 @@ def extract_article(
         **source_fields(source, meta.site_name, canonical,
                         original.name if original is not None and original.name else None),
     )
-
-
-def clean_body_fragment(body_html: str) -> etree._Element:
-    """body_html parsed back, so body_text is derived from exactly what body_html says."""
-    return lxml.html.fragment_fromstring(body_html or "", create_parent="div")

@@ -100,6 +100,11 @@ def _fragment(html: str) -> etree._Element:
     return wrapper
 
 
+def clean_body_fragment(body_html: str) -> etree._Element:
+    """body_html parsed back, so body_text is derived from exactly what body_html says."""
+    return _fragment(body_html)
+
+
 def _append_text(paragraph: etree._Element, text: str) -> None:
     if len(paragraph):
         paragraph[-1].tail = (paragraph[-1].tail or "") + text

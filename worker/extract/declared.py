@@ -18,7 +18,7 @@ from lxml import etree
 from worker.config import Source
 from worker.errors import ExtractionError
 from worker.extract.boilerplate import remove_boilerplate
-from worker.extract.clean import clean_body, paragraphs, serialize
+from worker.extract.clean import clean_body, clean_body_fragment, paragraphs, serialize
 from worker.extract.credit import source_fields
 from worker.extract.document import collapse, drop_tree
 from worker.extract.metadata import Metadata
@@ -26,7 +26,7 @@ from worker.extract.postfilter import filter_blocks
 from worker.extract.repeats import drop_repeats
 from worker.extract.republished import find_original
 from worker.http.urls import is_http, join_http
-from worker.schema import Article, Author, Image, make_article
+from worker.schema import Article, Author, Image, make_article, to_utc
 from worker.schema.declared import DeclaredArticle, DeclaredImage
 
 _HEADINGS = etree.XPath("//h1|//h2|//h3")
@@ -41,15 +41,6 @@ def html_to_text(value: str | None) -> str | None:
         return collapse(value) or None
     fragment = lxml.html.fragment_fromstring(value, create_parent="div")
     return collapse(fragment.text_content()) or None
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    """Aware UTC; a naive value is taken as UTC (the kinds map their GMT fields so)."""
-    if value is None:
-        return None
-    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
 
 
 def _drop_lead_figure(root: etree._Element, image_url: str | None, base: str) -> None:
@@ -104,7 +95,7 @@ def article_from_declared(item: DeclaredArticle, source: Source | None = None) -
     if not headline:
         raise ExtractionError("no headline: the item has none and its body has no heading")
     names = [name for name in (html_to_text(a) for a in item.authors) if name]
-    meta = Metadata(headline=headline, authors=names, published=_utc(item.published), updated=_utc(item.updated),
+    meta = Metadata(headline=headline, authors=names, published=to_utc(item.published), updated=to_utc(item.updated),
                     site_name=item.publisher)
     # the same pass a body chosen by a configured selector gets: plugins put share rows and
     # related-post boxes inside rendered content, named and shaped as on any page
@@ -114,7 +105,7 @@ def article_from_declared(item: DeclaredArticle, source: Source | None = None) -
     original = find_original(wrapper, item.url, None, source.name if source is not None else item.publisher)
     drop_repeats(wrapper, meta, image, None)
     body_html = serialize(wrapper)
-    body_text = "\n\n".join(paragraphs(lxml.html.fragment_fromstring(body_html or "", create_parent="div")))
+    body_text = "\n\n".join(paragraphs(clean_body_fragment(body_html)))
     if not body_text:
         raise ExtractionError("no article found: the item's body is empty after cleaning")
     credited = original.name if original is not None and original.name else None

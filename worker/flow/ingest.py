@@ -32,8 +32,6 @@ from worker.store import Delivery, UpsertOutcome
 from worker.store.polling import UrlState
 
 log = logging.getLogger(__name__)
-#: "not read yet" for a URL's state (None means read and absent)
-_UNREAD = object()
 
 
 @dataclass(frozen=True)
@@ -125,16 +123,14 @@ def _withdraw_gone(services: Services, source_id: str, url: str, reason: str) ->
     return article_id if partner_withdrew(services, source_id, article_id, reason) else None
 
 
-def _is_own_page(services: Services, source: Source, url: str, page: Page, article: Article,
-                 state: UrlState | None | object = _UNREAD) -> bool:
+def _is_own_page(url: str, page: Page, article: Article, state: UrlState | None) -> bool:
     """Whether this page is the article's own, the one whose edits make new versions: its canonical URL
     (compared as article ids are, so http/https and default ports agree), or a URL that has stored a
-    version of it before (a partner serving under www. while declaring the bare host canonical)."""
+    version of it before (a partner serving under www. while declaring the bare host canonical).
+    `state`: the URL's state as this ingest found it."""
     if article.id in (article_id_for(url), article_id_for(page.url)):
         return True
-    if state is _UNREAD:
-        state = services.store.url_state(source.id, url)
-    return isinstance(state, UrlState) and state.article_id == article.id and state.content_hash is not None
+    return state is not None and state.article_id == article.id and state.content_hash is not None
 
 
 def _canonical_within_source(source: Source, page: Page, article: Article) -> Article:
@@ -157,7 +153,7 @@ def _canonical_within_source(source: Source, page: Page, article: Article) -> Ar
 
 
 def _match_existing(services: Services, source: Source, page: Page, url: str, article: Article,
-                    signature: Signature | None, state: UrlState | None | object = _UNREAD) -> str | None:
+                    signature: Signature | None, state: UrlState | None) -> str | None:
     """The id of an article this page is another copy of, if any: same URL under an alias, the same
     canonical article reached from another page of the source's, or the same body (a near duplicate)
     under a different id."""
@@ -166,7 +162,7 @@ def _match_existing(services: Services, source: Source, page: Page, url: str, ar
         known = store.find_by_url(candidate_url)
         if known and known != article.id:
             return known
-    if not _is_own_page(services, source, url, page, article, state) and store.get_article(article.id) is not None:
+    if not _is_own_page(url, page, article, state) and store.get_article(article.id) is not None:
         # the article is already here and this page is a copy of it (an AMP page, a re-syndication on
         # the source's own domains whose canonical link names the original): its own layout, section or
         # description must not make a new version, nor a second delivery
@@ -217,9 +213,9 @@ def ingest_url(
     url = normalize_link(url)
     try:
         declared = _declared(services, source, url)
-        state: UrlState | None | object = _UNREAD
         if declared is not None:
             page, article = declared
+            state = store.url_state(source_id, url)  # no fetch read it: the own-page check needs it
         else:
             page, known_article, state = _fetch(services, source, url)
             if page.not_modified:

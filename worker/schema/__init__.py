@@ -101,6 +101,16 @@ def _as_utc(value: datetime | None) -> datetime | None:
     return value.astimezone(timezone.utc) if value is not None else None
 
 
+def to_utc(value: datetime | None) -> datetime | None:
+    """Aware UTC; a naive value is taken as UTC (SQLite hands back naive datetimes for aware columns, and
+    the structured kinds map their GMT fields so). For producers of dates, before they enter an Article."""
+    if value is None:
+        return None
+    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
 class Article(BaseModel):
     """A partner article in canonical form. Build new ones with `make_article`, which derives the id and hash."""
 

@@ -17,6 +17,15 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+#: the largest width or height a declared image may state, in pixels; larger (or below 1) is no size at all
+MAX_IMAGE_DIMENSION = 100_000
+
+
+def image_dimension(number: int | None) -> int | None:
+    """A stated width or height when it is one a DeclaredImage holds, else None (the image keeps no size):
+    every kind reads sizes from untrusted documents, and a bad one must cost the size, not the image."""
+    return number if number is not None and 1 <= number <= MAX_IMAGE_DIMENSION else None
+
 
 class DeclaredImage(BaseModel):
     """The lead image as the partner describes it. caption/credit may be HTML (WordPress renders them)."""
@@ -26,8 +35,8 @@ class DeclaredImage(BaseModel):
     caption: str | None = None
     credit: str | None = None
     alt: str | None = None
-    width: int | None = Field(default=None, ge=1, le=100_000)
-    height: int | None = Field(default=None, ge=1, le=100_000)
+    width: int | None = Field(default=None, ge=1, le=MAX_IMAGE_DIMENSION)
+    height: int | None = Field(default=None, ge=1, le=MAX_IMAGE_DIMENSION)
 
 
 class DeclaredArticle(BaseModel):
